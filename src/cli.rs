@@ -1,0 +1,343 @@
+//! Command-line interface: the raw arguments of every subcommand, parsed by clap.
+//!
+//! Nothing here is validated beyond what clap checks; each command turns its raw arguments
+//! into a validated configuration before doing any work. The `///` comment on each
+//! subcommand is its `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Move CRM opportunity exports into Microsoft Partner Center as referrals, and keep them in
+/// sync.
+///
+/// Exit codes: 0 success (every row synced or unchanged); 1 some rows failed, or reconcile
+/// found drift; 2 usage, mapping or input error before any request; 3 aborted (authentication
+/// failed, or the API kept failing); 4 the ledger is locked by another run; 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "referral-sync", version, about, long_about)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Only print warnings and errors (no progress, no info logs).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a local, stateful Referrals API sandbox.
+    ///
+    /// Serves the Partner Center Referrals API contract (`/v1.0/engagements/referrals`) on a
+    /// loopback address, with OAuth tokens, rate limiting and fault injection, so that
+    /// migrations can be rehearsed and tests run without a Partner Center account. The first
+    /// line on stdout is `listening on http://HOST:PORT`.
+    Sandbox(SandboxArgs),
+    /// Validate a mapping file, and optionally that an input has every column it needs.
+    ///
+    /// Prints `ok: …` and exits 0, or prints every diagnostic and exits 2.
+    Check(CheckArgs),
+    /// Map an input through a mapping and print one Referral JSON per line.
+    ///
+    /// Valid rows go to stdout as NDJSON; row errors go to stderr as `INPUT:row N: field:
+    /// message`, followed by a `rows: R, valid: V, invalid: I, skipped: S` line. Exits 0 when
+    /// no row is invalid, 1 otherwise. Writes no state.
+    Preview(PreviewArgs),
+    /// Print the JSON Schema of mapping files (for editor completion and validation).
+    MappingSchema,
+    /// Upload an export to Partner Center: create new referrals, update changed ones.
+    ///
+    /// Every record is tracked in a SQLite ledger, so re-running the same export makes no
+    /// request for unchanged rows, and a crash or a lost response never creates a duplicate.
+    Upload(UploadArgs),
+    /// Resend records whose last attempt failed, from their stored payloads.
+    Retry(RetryArgs),
+    /// Show what the ledger holds: records per state, recent runs, oldest pending and failed.
+    Status(StatusArgs),
+    /// Write a CSV report of failed, synced or all mapped records.
+    Report(ReportArgs),
+    /// Compare the export, the ledger and the API, and report every difference.
+    ///
+    /// Exits 0 when everything is in sync, 1 when anything drifted.
+    Reconcile(ReconcileArgs),
+    /// Remove a record from the ledger (the referral in Partner Center is left alone).
+    Forget(ForgetArgs),
+    /// Point a ledger record at an existing referral id.
+    Relink(RelinkArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8484")]
+    pub listen: String,
+    /// Require exactly this bearer token (otherwise any token issued by the sandbox, or any
+    /// non-empty token, is accepted).
+    #[arg(long, env = "SANDBOX_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Lifetime of tokens issued by `POST /oauth2/token`, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub token_lifetime: u64,
+    /// Rate limit per token, as `N/s` or `N/min`.
+    #[arg(long)]
+    pub rate_limit: Option<String>,
+    /// Do not deduplicate creates by their `MS-RequestId` header.
+    #[arg(long)]
+    pub no_idempotency: bool,
+    /// Added latency per request in milliseconds (with up to 20 % jitter).
+    #[arg(long, default_value_t = 0)]
+    pub latency: u64,
+    /// Probability of answering 500 or 503 instead of handling a request.
+    #[arg(long, default_value_t = 0.0)]
+    pub fail_rate: f64,
+    /// Probability of applying a change and then sending no response.
+    #[arg(long, default_value_t = 0.0)]
+    pub lose_response_rate: f64,
+    /// Fail the first N API requests with 503.
+    #[arg(long, default_value_t = 0)]
+    pub fail_first: u64,
+    /// Seed for the fault injection, so that a run can be reproduced.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Keep the sandbox's referrals in this SQLite file across restarts.
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    /// Answer creates with 200 instead of 201.
+    #[arg(long)]
+    pub create_status_200: bool,
+}
+
+/// How to read input files; shared by every command that reads an export.
+#[derive(Debug, Clone, Args, Default)]
+pub struct InputArgs {
+    /// Text encoding of CSV inputs: utf-8 (default), windows-1252, utf-16le, utf-16be, or any
+    /// WHATWG label. A byte-order mark is always honoured.
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// CSV delimiter (one character; `\t` for tab). Detected from `,` `;` and tab when absent.
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Worksheet to read, by name or 0-based index (default: the first visible sheet).
+    #[arg(long)]
+    pub sheet: Option<String>,
+    /// 1-based row number of the header row in a worksheet (detected when absent).
+    #[arg(long)]
+    pub header_row: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The mapping file.
+    #[arg(long, short)]
+    pub mapping: PathBuf,
+    /// An input to check the mapping's column references against.
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub input_args: InputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The mapping file.
+    #[arg(long, short)]
+    pub mapping: PathBuf,
+    /// Input files (CSV, Excel, Dataverse JSON pages or a directory of pages).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Stop after N rows.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    #[command(flatten)]
+    pub input_args: InputArgs,
+}
+
+/// Where the API is and how to authenticate; shared by every command that calls the API.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Base URL of the Referrals API (the part before `/v1.0/engagements/referrals`).
+    #[arg(
+        long,
+        env = "PARTNER_API_URL",
+        default_value = "https://api.partner.microsoft.com"
+    )]
+    pub api_url: String,
+    /// Start the embedded sandbox on a free loopback port and run against it.
+    #[arg(long, conflicts_with = "api_url")]
+    pub sandbox: bool,
+    /// Read the bearer token from this file (otherwise `PARTNER_API_TOKEN`, or OAuth).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// OAuth token endpoint (used with `PARTNER_CLIENT_ID` and a secret or refresh token).
+    #[arg(long, env = "PARTNER_TOKEN_URL")]
+    pub token_url: Option<String>,
+    /// A file (mode 0600) holding OAuth settings as `KEY=value` lines: TENANT, CLIENT_ID,
+    /// CLIENT_SECRET, REFRESH_TOKEN, USERNAME, PASSWORD, RESOURCE.
+    #[arg(long)]
+    pub oauth_file: Option<PathBuf>,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// The mapping file.
+    #[arg(long, short)]
+    pub mapping: PathBuf,
+    /// Input files (CSV, Excel, Dataverse JSON pages or a directory of pages).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input_args: InputArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The SQLite ledger that records every referral created.
+    #[arg(long, default_value = "referral-sync.db")]
+    pub ledger: PathBuf,
+    /// Requests per second, shared by all workers (retries included).
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Requests that may be sent at once before the rate applies.
+    #[arg(long, default_value_t = 1)]
+    pub burst: u32,
+    /// Halve the rate on every 429 and climb back slowly; without `--rate`, start high.
+    #[arg(long)]
+    pub adaptive: bool,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Retries per request for retryable failures.
+    #[arg(long, default_value_t = 8)]
+    pub max_retries: u32,
+    /// Abort after this many consecutive failed requests.
+    #[arg(long, default_value_t = 50)]
+    pub circuit_breaker: u32,
+    /// Map and plan (create / update / unchanged / fail) without any request or ledger write.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop after N rows.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The SQLite ledger.
+    #[arg(long, default_value = "referral-sync.db")]
+    pub ledger: PathBuf,
+    /// Also resend records that failed permanently.
+    #[arg(long)]
+    pub all: bool,
+    /// Requests per second.
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Requests that may be sent at once before the rate applies.
+    #[arg(long, default_value_t = 1)]
+    pub burst: u32,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Retries per request for retryable failures.
+    #[arg(long, default_value_t = 8)]
+    pub max_retries: u32,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The SQLite ledger.
+    #[arg(long, default_value = "referral-sync.db")]
+    pub ledger: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["failures", "successes", "mappings"])))]
+pub struct ReportArgs {
+    /// Records whose last attempt failed.
+    #[arg(long)]
+    pub failures: bool,
+    /// Records synced to Partner Center.
+    #[arg(long)]
+    pub successes: bool,
+    /// Every record: external id to referral id.
+    #[arg(long)]
+    pub mappings: bool,
+    /// The CSV file to write (`-` for stdout).
+    pub output: PathBuf,
+    /// Only records last touched by this run.
+    #[arg(long)]
+    pub run: Option<i64>,
+    /// The SQLite ledger.
+    #[arg(long, default_value = "referral-sync.db")]
+    pub ledger: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// The mapping file.
+    #[arg(long, short)]
+    pub mapping: PathBuf,
+    /// Input files.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input_args: InputArgs,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The SQLite ledger.
+    #[arg(long, default_value = "referral-sync.db")]
+    pub ledger: PathBuf,
+    /// Record orphans (referrals in the API with a known external id but no ledger entry).
+    #[arg(long)]
+    pub adopt: bool,
+    /// Write every finding to this file (`.csv` or `.json`).
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The record's externalReferenceId.
+    pub external_id: String,
+    /// The SQLite ledger.
+    #[arg(long, default_value = "referral-sync.db")]
+    pub ledger: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RelinkArgs {
+    /// The record's externalReferenceId.
+    pub external_id: String,
+    /// The referral id it belongs to.
+    pub referral_id: String,
+    /// The SQLite ledger.
+    #[arg(long, default_value = "referral-sync.db")]
+    pub ledger: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,1 @@
+//! The Partner Center Referral resource, as on the wire, and its validation.
