@@ -1,11 +1,113 @@
-//! Streaming row sources: CSV, Excel, Dynamics 365 "Export to Excel" and Dataverse JSON.
+//! Streaming row sources: CSV, Excel, Dynamics 365 "Export to Excel" workbooks and Dataverse
+//! Web API JSON, all read as rows of named, typed cells.
+//!
+//! Every row keeps the file it came from and the row number a user sees in Excel or an editor
+//! (the header is row 1), so that every later error can point at it.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An input file could not be opened or read as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("{path}: {message}")]
-    Unreadable {
-        path: std::path::PathBuf,
-        message: String,
-    },
+    Unreadable { path: PathBuf, message: String },
+}
+
+/// One typed cell value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    String(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Date(jiff::civil::Date),
+    DateTime(jiff::civil::DateTime),
+    /// An error cell such as `#N/A`; reading it is a row error.
+    Error(String),
+}
+
+/// Normalise a column name for matching: lower case, letters and digits only
+/// (`Est. Revenue` and `est revenue` both become `estrevenue`).
+pub fn normalize_name(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The column names of a source, with a lookup by normalised name.
+#[derive(Debug, Clone, Default)]
+pub struct Headers {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl Headers {
+    pub fn new(names: Vec<String>) -> Self {
+        let mut index = HashMap::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            index.entry(normalize_name(name)).or_insert(i);
+        }
+        Headers { names, index }
+    }
+    /// The names as they appear in the file.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+    /// The position of a column, matched case-insensitively, ignoring spacing and punctuation.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.index.get(&normalize_name(name)).copied()
+    }
+}
+
+/// One data row.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The file the row came from.
+    pub file: Arc<PathBuf>,
+    /// The row number a user sees (header = row 1 in a CSV; the sheet's own row in Excel;
+    /// the 1-based record number in a JSON source).
+    pub row: u64,
+    /// The column names; rows of one source usually share one `Arc`.
+    pub headers: Arc<Headers>,
+    /// One cell per header.
+    pub values: Vec<Cell>,
+}
+
+impl Row {
+    /// The cell of a named column, matched as `Headers::index_of` does.
+    pub fn get(&self, name: &str) -> Option<&Cell> {
+        self.headers.index_of(name).and_then(|i| self.values.get(i))
+    }
+}
+
+/// A row that could not be read (ragged, undecodable, an error cell…). Reading goes on.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}:row {row}{}: {message}", file.display(), column.as_ref().map(|c| format!(": {c}")).unwrap_or_default())]
+pub struct RowError {
+    pub file: Arc<PathBuf>,
+    pub row: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+/// How to read inputs (from `--encoding`, `--delimiter`, `--sheet`, `--header-row`).
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    pub delimiter: Option<u8>,
+    pub sheet: Option<String>,
+    pub header_row: Option<u32>,
+}
+
+/// A stream of rows from one input.
+pub trait RowSource: Iterator<Item = Result<Row, RowError>> + Send {
+    /// The path this source reads.
+    fn path(&self) -> &Path;
+    /// The column names, where the format has a fixed header (CSV, Excel); `None` for
+    /// schema-less inputs such as Dataverse JSON before the first record is read.
+    fn headers(&self) -> Option<Arc<Headers>>;
 }
