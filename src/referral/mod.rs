@@ -8,9 +8,11 @@
 //! Paths in [`FieldError`] are dotted field names with array indices, as in
 //! `customerProfile.team[1].email`; `$` is the document itself.
 
+mod aliases;
 mod check;
 mod countries;
 mod currencies;
+mod deal;
 mod enums;
 mod model;
 mod tables;
@@ -21,15 +23,17 @@ use std::fmt;
 
 use serde_json::Value;
 
+pub use deal::{
+    AdditionalRequirements, Attribute, IotRequirements, ReferralDetails, ReferralRequirements,
+    SolutionTag, Tag,
+};
 pub use enums::{
     AssistanceRequestCode, CustomerSize, Direction, ProfileType, ReferralQualification,
     ReferralStatus, ReferralSubstatus, ReferralType, SolutionType, TargetType,
 };
 pub use model::{
-    AdditionalRequirements, Address, Attribute, Consent, ContactPreference, CustomerProfile,
-    CustomerProfileId, InviteContext, InvitedBy, IotRequirements, Link, Links, Member, Referral,
-    ReferralDetails, ReferralPage, ReferralRequirements, ReferralTarget, SolutionTag, Tag,
-    TrackingInfo,
+    Address, Consent, ContactPreference, CustomerProfile, CustomerProfileId, InviteContext,
+    InvitedBy, Link, Links, Member, Referral, ReferralPage, ReferralTarget, TrackingInfo,
 };
 pub use tables::{
     allowed_values, country_code, currency_code, is_country_code, is_currency_code, normalize,

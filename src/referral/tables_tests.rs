@@ -1,5 +1,6 @@
 //! Unit tests of the country, currency and allowed-value tables.
 
+use super::super::aliases::{COUNTRY_ALIASES, CURRENCY_ALIASES};
 use super::super::{countries, currencies};
 use super::*;
 

@@ -16,11 +16,11 @@
 use serde_json::{Map, Value};
 
 use super::check::{Checker, Need, join};
+use super::deal::parse_number;
 use super::enums::{
     AssistanceRequestCode, CustomerSize, ProfileType, ReferralQualification, ReferralStatus,
     ReferralSubstatus, ReferralType, SolutionType, TargetType,
 };
-use super::model::parse_number;
 use super::{FieldError, tables, taxonomy};
 
 /// The substatuses that fit `status` (empty for `None` and unknown statuses).
