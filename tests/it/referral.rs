@@ -1,11 +1,13 @@
 //! Tests of the referral module: the seed page's examples through the model, every
 //! validation rule with its path and message, and the status state machine.
 
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use referral_sync::referral::{
-    FieldError, Referral, ReferralStatus, ReferralSubstatus, validate_create, validate_transition,
-    validate_update,
+    FieldError, Referral, ReferralStatus, ReferralSubstatus, country_code, currency_code,
+    is_country_code, is_currency_code, validate_create, validate_transition, validate_update,
 };
-use serde_json::{Value, json};
+use serde_json::{Number, Value, json};
 
 const SEED_REQUEST: &str = include_str!("../fixtures/seed-create-request.json");
 const SEED_RESPONSE: &str = include_str!("../fixtures/seed-create-response.json");
@@ -476,4 +478,147 @@ fn updates_check_the_move_and_server_fields() {
         .map(|e| e.path)
         .collect();
     assert_eq!(paths, ["customerProfile.address.country", "id"]);
+}
+
+/// Any JSON: leaves that look like the API's values, objects keyed by the API's field names.
+fn arbitrary_json() -> impl Strategy<Value = Value> {
+    let words = vec![
+        "New",
+        "Active",
+        "Closed",
+        "None",
+        "Pending",
+        "Won",
+        "US",
+        "USA",
+        "USD",
+        "Shared",
+        "Category",
+        "Duns",
+        "a@b.co",
+        "2018-11-14T00:00:00Z",
+        "10000",
+        "-1",
+        "",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter_map("finite", |f| Number::from_f64(f).map(Value::Number)),
+        "[a-zA-Z0-9@. :+-]{0,12}".prop_map(Value::from),
+        prop::sample::select(words).prop_map(Value::from),
+    ];
+    let keys = prop::sample::select(vec![
+        "type",
+        "status",
+        "substatus",
+        "customerProfile",
+        "address",
+        "country",
+        "name",
+        "team",
+        "email",
+        "ids",
+        "details",
+        "dealValue",
+        "currency",
+        "closingDateTime",
+        "requirements",
+        "solutions",
+        "industries",
+        "id",
+        "consent",
+        "target",
+        "inviteContext",
+        "invitedBy",
+        "assistanceRequestCode",
+        "profileType",
+        "contactPreference",
+        "size",
+        "eTag",
+        "links",
+        "self",
+        "uri",
+        "extraThing",
+    ]);
+    leaf.prop_recursive(4, 64, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map(keys.clone(), inner, 0..6).prop_map(|map| {
+                Value::Object(map.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            }),
+        ]
+    })
+}
+
+/// Places in the seed request where a fuzzed value is dropped in.
+const SEED_POINTERS: &[&str] = &[
+    "/status",
+    "/substatus",
+    "/type",
+    "/customerProfile",
+    "/customerProfile/address",
+    "/customerProfile/address/country",
+    "/customerProfile/team",
+    "/customerProfile/team/1",
+    "/customerProfile/team/1/email",
+    "/customerProfile/ids",
+    "/customerProfile/size",
+    "/consent",
+    "/consent/consentToContact",
+    "/details",
+    "/details/dealValue",
+    "/details/currency",
+    "/details/closingDateTime",
+    "/details/requirements",
+    "/details/requirements/solutions",
+    "/details/requirements/solutions/0",
+    "/details/requirements/industries/0",
+    "/team",
+    "/team/0",
+    "/inviteContext",
+    "/inviteContext/invitedBy",
+    "/target",
+    "/target/0",
+];
+
+/// Parsing never panics, and what parses survives a trip through JSON unchanged.
+fn assert_total(doc: &Value) -> Result<(), TestCaseError> {
+    let _ = validate_create(doc);
+    let _ = validate_update(&seed_request(), doc);
+    let _ = validate_update(doc, &seed_request());
+    if let Ok(referral) = serde_json::from_value::<Referral>(doc.clone()) {
+        let written =
+            serde_json::to_value(&referral).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let again: Referral =
+            serde_json::from_value(written).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(again, referral);
+    }
+    Ok(())
+}
+
+proptest! {
+    #[test]
+    fn any_json_is_handled_without_panicking(doc in arbitrary_json()) {
+        assert_total(&doc)?;
+    }
+
+    #[test]
+    fn any_edit_of_the_seed_is_handled_without_panicking(
+        pointer in prop::sample::select(SEED_POINTERS),
+        value in arbitrary_json(),
+    ) {
+        assert_total(&seed_with(pointer, Some(value)))?;
+    }
+
+    #[test]
+    fn country_and_currency_lookups_never_panic(name in "\\PC{0,20}") {
+        if let Some(code) = country_code(&name) {
+            prop_assert!(is_country_code(code));
+        }
+        if let Some(code) = currency_code(&name) {
+            prop_assert!(is_currency_code(code));
+        }
+    }
 }
