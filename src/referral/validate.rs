@@ -15,7 +15,7 @@
 
 use serde_json::{Map, Value};
 
-use super::check::{Checker, Need, join};
+use super::check::{Checker, Need, join, kind};
 use super::deal::parse_number;
 use super::enums::{
     AssistanceRequestCode, CustomerSize, ProfileType, ReferralQualification, ReferralStatus,
@@ -47,56 +47,42 @@ pub fn next_statuses(status: &str) -> Option<&'static [&'static str]> {
 /// Every problem of a create payload.
 pub(super) fn create(payload: &Value) -> Vec<FieldError> {
     let mut check = Checker::default();
-    let Value::Object(root) = payload else {
-        check.push(
-            "$",
-            format!(
-                "expected a JSON object, got {}",
-                super::check::kind(payload)
-            ),
-        );
-        return check.errors;
-    };
-    check.strings(
-        root,
-        "",
-        &[
-            "name",
-            "externalReferenceId",
-            "statusReason",
-            "engagementId",
-        ],
-    );
+    match payload {
+        Value::Object(root) => {
+            top_level(&mut check, root);
+            sections(&mut check, root);
+        }
+        other => check.push("$", format!("expected a JSON object, got {}", kind(other))),
+    }
+    check.errors
+}
+
+const TOP_STRINGS: [&str; 4] = [
+    "name",
+    "externalReferenceId",
+    "statusReason",
+    "engagementId",
+];
+const CONSENTS: [&str; 4] = [
+    "consentToToShareInfoWithOthers",
+    "consentToContact",
+    "consentToMicrosoftToContactSpecificPartners",
+    "consentToShareReferralWithMicrosoftSellers",
+];
+
+/// The scalar fields of the referral itself, and `target`.
+fn top_level(check: &mut Checker, root: &Map<String, Value>) {
+    check.strings(root, "", &TOP_STRINGS);
     let status = check.one_of(root, "status", Need::Optional, ReferralStatus::VALUES);
     let substatus = check.one_of(root, "substatus", Need::Optional, ReferralSubstatus::VALUES);
+    // A status that is not one of the values was reported; pairing against it says nothing.
     let status_unreadable = status.is_none() && root.get("status").is_some_and(|s| !s.is_null());
     if !status_unreadable && let Err(error) = check_pair(status, substatus) {
         check.errors.push(error);
     }
     check.one_of(root, "type", Need::Required, ReferralType::VALUES);
-    check.one_of(
-        root,
-        "qualification",
-        Need::Optional,
-        ReferralQualification::VALUES,
-    );
-    if let Some(profile) = check.object(root, "customerProfile", Need::Required) {
-        customer_profile(&mut check, profile);
-    }
-    if let Some(consent) = check.object(root, "consent", Need::Required) {
-        let keys = [
-            "consentToToShareInfoWithOthers",
-            "consentToContact",
-            "consentToMicrosoftToContactSpecificPartners",
-            "consentToShareReferralWithMicrosoftSellers",
-        ];
-        check.booleans(consent, "consent", &keys);
-    }
-    if let Some(details) = check.object(root, "details", Need::Required) {
-        deal(&mut check, details);
-    }
-    members(&mut check, root, "team");
-    invite_context(&mut check, root);
+    let qualifications = ReferralQualification::VALUES;
+    check.one_of(root, "qualification", Need::Optional, qualifications);
     for (path, target) in check.objects(root, "target", false) {
         check.one_of(
             target,
@@ -106,7 +92,21 @@ pub(super) fn create(payload: &Value) -> Vec<FieldError> {
         );
         check.string(target, &join(&path, "id"), Need::Required);
     }
-    check.errors
+}
+
+/// The nested objects: customer, consent, deal, seller team, invitation.
+fn sections(check: &mut Checker, root: &Map<String, Value>) {
+    if let Some(profile) = check.object(root, "customerProfile", Need::Required) {
+        customer_profile(check, profile);
+    }
+    if let Some(consent) = check.object(root, "consent", Need::Required) {
+        check.booleans(consent, "consent", &CONSENTS);
+    }
+    if let Some(details) = check.object(root, "details", Need::Required) {
+        deal(check, details);
+    }
+    members(check, root, "team");
+    invite_context(check, root);
 }
 
 /// Whether `substatus` fits `status`; both already known-valid or absent.
@@ -263,7 +263,7 @@ fn deal_value(check: &mut Checker, value: Option<&Value>) {
             }
         },
         Some(other) => {
-            let message = format!("expected a number >= 0, got {}", super::check::kind(other));
+            let message = format!("expected a number >= 0, got {}", kind(other));
             check.push(path, message);
             return;
         }
@@ -286,7 +286,7 @@ fn requirements_tags(check: &mut Checker, requirements: &Map<String, Value>, pat
     }
     for (solution_path, solution) in check.objects(requirements, &join(path, "solutions"), false) {
         check.strings(solution, &solution_path, &["name"]);
-        let kind = check.one_of(
+        let solution_type = check.one_of(
             solution,
             &join(&solution_path, "type"),
             Need::Optional,
@@ -294,7 +294,7 @@ fn requirements_tags(check: &mut Checker, requirements: &Map<String, Value>, pat
         );
         let id_path = join(&solution_path, "id");
         let id = check.string(solution, &id_path, Need::Required);
-        if let (Some("Category"), Some(id)) = (kind, id)
+        if let (Some("Category"), Some(id)) = (solution_type, id)
             && !taxonomy::SOLUTION_CATEGORIES.contains(&id)
         {
             check.push(
