@@ -57,7 +57,13 @@ impl fmt::Display for FieldError {
 /// Every problem of a create payload, all of them, not just the first.
 ///
 /// Works on the raw JSON, so a wrong type is reported at its path like any other problem.
-/// The rules and the status table are in the `validate` module's docs.
+/// Rules: `type`, `customerProfile` (with `name` and `address.country`), `consent` and
+/// `details` are required; enum fields hold documented values (see [`allowed_values`]),
+/// including the industry, product, service and `Category` solution ids; the country is ISO
+/// 3166 alpha-2 and the currency ISO 4217, both upper case; `details.dealValue` is a
+/// non-negative number or a numeric string; `details.closingDateTime` is ISO-8601 ending in `Z` or `+00:00`;
+/// team emails are well formed; the substatus fits the status ([`substatuses_of`]). Status
+/// `None` or no status means "unset, the server decides" and takes no substatus but `None`.
 pub fn validate_create(payload: &Value) -> Vec<FieldError> {
     validate::create(payload)
 }

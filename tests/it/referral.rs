@@ -175,6 +175,11 @@ fn required_fields() {
 fn enum_values_must_be_documented() {
     let cases = [
         ("/status", "status", "None, New, Active, Closed"),
+        (
+            "/substatus",
+            "substatus",
+            "None, Pending, Received, Accepted, Won, Lost, Declined, Expired",
+        ),
         ("/type", "type", "Shared, Independent"),
         (
             "/qualification",
