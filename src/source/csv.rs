@@ -1,0 +1,301 @@
+//! Reads delimited text (CSV, semicolon-separated, TSV) as a stream of rows.
+//!
+//! The first record is the header (or the record on `--header-row`). Every cell is a
+//! `Cell::String`, or `Cell::Empty` for an empty field: CSV has no types, the mapping decides.
+//!
+//! Row numbers are the line where a record starts, as an editor shows it (from
+//! `csv::Position::line`, corrected after blank lines): a quoted field that spans three lines
+//! makes the next record start three lines later, and the row number says so.
+//!
+//! Records end at `\n`; a `\r` before it is dropped, so CRLF and LF files read alike (a
+//! file with bare `\r` line ends, as classic Mac OS wrote, is not supported).
+//!
+//! Encodings: UTF-8 with or without a byte-order mark is read as is. A UTF-16 BOM switches to
+//! UTF-16. `--encoding` (e.g. `windows-1252`) transcodes everything, though a BOM still wins.
+//! Without `--encoding`, invalid UTF-8 in the first 64 KiB fails the whole file with the line
+//! and byte offset; later invalid bytes make that row an error.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ::csv::{ByteRecord, Reader, ReaderBuilder, Terminator};
+use encoding_rs_io::DecodeReaderBytesBuilder;
+
+use super::{Cell, Headers, Row, RowError, RowSource, SourceError, SourceOptions};
+
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// A streaming reader of one delimited text file.
+pub struct CsvSource {
+    file: Arc<PathBuf>,
+    reader: Reader<Box<dyn Read + Send>>,
+    headers: Arc<Headers>,
+    record: ByteRecord,
+    done: bool,
+}
+
+impl CsvSource {
+    /// Open a file, detect its encoding and delimiter, and read the header row.
+    pub fn open(path: &Path, opts: &SourceOptions) -> Result<Self, SourceError> {
+        let io_err = |source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = File::open(path).map_err(io_err)?;
+        Self::from_reader(path, Box::new(file), opts)
+    }
+
+    /// Read delimited text from any reader; `path` names it in rows and errors.
+    pub fn from_reader(
+        path: &Path,
+        input: Box<dyn Read + Send>,
+        opts: &SourceOptions,
+    ) -> Result<Self, SourceError> {
+        let io_err = |source| SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut raw = BufReader::with_capacity(SNIFF_BYTES, input);
+        let head = raw.fill_buf().map_err(io_err)?;
+        let decoded: Box<dyn Read + Send> = match (bom_kind(head), opts.encoding) {
+            (Bom::Utf8, None) => {
+                raw.consume(3);
+                Box::new(raw)
+            }
+            (Bom::None, None) => {
+                check_utf8(path, head)?;
+                Box::new(raw)
+            }
+            (_, encoding) => Box::new(
+                DecodeReaderBytesBuilder::new()
+                    .encoding(encoding)
+                    .bom_override(true)
+                    .strip_bom(true)
+                    .build(raw),
+            ),
+        };
+        let mut text = BufReader::with_capacity(SNIFF_BYTES, decoded);
+        let delimiter = match opts.delimiter {
+            Some(d) => d,
+            None => detect_delimiter(text.fill_buf().map_err(io_err)?),
+        };
+        let reader = ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .terminator(Terminator::Any(b'\n'))
+            .from_reader(Box::new(text) as Box<dyn Read + Send>);
+        Self::with_headers(path, reader, opts.header_row.unwrap_or(1))
+    }
+
+    fn with_headers(
+        path: &Path,
+        mut reader: Reader<Box<dyn Read + Send>>,
+        header_row: u32,
+    ) -> Result<Self, SourceError> {
+        let no_header = || SourceError::NoHeader {
+            path: path.to_path_buf(),
+            sheet: None,
+        };
+        let mut record = ByteRecord::new();
+        loop {
+            let more = reader
+                .read_byte_record(&mut record)
+                .map_err(|e| csv_error(path, e))?;
+            if !more {
+                return Err(no_header());
+            }
+            let line = record.position().map_or(1, |p| p.line());
+            if line >= u64::from(header_row) {
+                break;
+            }
+        }
+        let names = record
+            .iter()
+            .map(|f| String::from_utf8_lossy(f).trim().to_owned())
+            .collect::<Vec<_>>();
+        if names.iter().all(String::is_empty) {
+            return Err(no_header());
+        }
+        Ok(CsvSource {
+            file: Arc::new(path.to_path_buf()),
+            reader,
+            headers: Arc::new(Headers::new(names)),
+            record,
+            done: false,
+        })
+    }
+
+    fn row_error(&self, row: u64, column: Option<String>, message: String) -> RowError {
+        RowError {
+            file: Arc::clone(&self.file),
+            row,
+            column,
+            message,
+        }
+    }
+
+    /// The line where the current record starts. `csv` reports the position where the
+    /// previous record ended, which is one line early after skipped blank lines; counting
+    /// back from the end of the record (less the line breaks inside quoted fields) fixes that.
+    fn record_line(&self) -> u64 {
+        let start = self.record.position().map_or(1, |p| p.line());
+        let end = self.reader.position().line();
+        let inner = self
+            .record
+            .as_slice()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        start.max(end.saturating_sub(inner + 1))
+    }
+
+    /// Turn the current record into a row; `None` for a record with only empty fields.
+    fn convert(&self) -> Option<Result<Row, RowError>> {
+        let row = self.record_line();
+        let width = self.headers.names().len();
+        if self.record.iter().all(|f| matches!(f, b"" | b"\r")) {
+            return None;
+        }
+        if self.record.len() != width {
+            let message = format!(
+                "ragged row: {} fields, but the header has {width} columns",
+                self.record.len()
+            );
+            return Some(Err(self.row_error(row, None, message)));
+        }
+        let mut values = Vec::with_capacity(width);
+        for (i, field) in self.record.iter().enumerate() {
+            let field = match (i + 1 == width, field) {
+                (true, [head @ .., b'\r']) => head,
+                _ => field,
+            };
+            match std::str::from_utf8(field) {
+                Ok("") => values.push(Cell::Empty),
+                Ok(text) => values.push(Cell::String(text.to_owned())),
+                Err(e) => {
+                    let column = self.headers.names().get(i).cloned();
+                    let offset = self.record.position().map_or(0, |p| p.byte());
+                    let message = format!(
+                        "invalid UTF-8 in this field (record at byte {offset}, {} bytes into the field); if the file is not UTF-8, pass its encoding, e.g. `--encoding windows-1252`",
+                        e.valid_up_to()
+                    );
+                    return Some(Err(self.row_error(row, column, message)));
+                }
+            }
+        }
+        Some(Ok(Row {
+            file: Arc::clone(&self.file),
+            row,
+            headers: Arc::clone(&self.headers),
+            values,
+        }))
+    }
+}
+
+impl Iterator for CsvSource {
+    type Item = Result<Row, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => self.done = true,
+                Ok(true) => {
+                    if let Some(result) = self.convert() {
+                        return Some(result);
+                    }
+                }
+                Err(e) => {
+                    // An I/O or decoding failure: report it once and stop; the rest of the
+                    // file cannot be trusted.
+                    self.done = true;
+                    let row = e.position().map_or(0, |p| p.line());
+                    return Some(Err(self.row_error(row, None, e.to_string())));
+                }
+            }
+        }
+        None
+    }
+}
+
+impl RowSource for CsvSource {
+    fn path(&self) -> &Path {
+        &self.file
+    }
+    fn headers(&self) -> Option<Arc<Headers>> {
+        Some(Arc::clone(&self.headers))
+    }
+}
+
+enum Bom {
+    None,
+    Utf8,
+    Other,
+}
+
+fn bom_kind(head: &[u8]) -> Bom {
+    match head {
+        [0xEF, 0xBB, 0xBF, ..] => Bom::Utf8,
+        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => Bom::Other,
+        _ => Bom::None,
+    }
+}
+
+/// Fail early on text that is not UTF-8; a sequence cut by the end of the sample is fine.
+fn check_utf8(path: &Path, head: &[u8]) -> Result<(), SourceError> {
+    match std::str::from_utf8(head) {
+        Ok(_) => Ok(()),
+        Err(e) if e.error_len().is_none() => Ok(()),
+        Err(e) => {
+            let valid = head.get(..e.valid_up_to()).unwrap_or_default();
+            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count() as u64;
+            Err(SourceError::InvalidUtf8 {
+                path: path.to_path_buf(),
+                line,
+                offset: e.valid_up_to() as u64,
+            })
+        }
+    }
+}
+
+/// Pick `,`, `;` or tab: the one that occurs most often outside quotes in the first line.
+/// Ties and a line with none of them give `,`.
+fn detect_delimiter(head: &[u8]) -> u8 {
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let [comma, semicolon, tab] = counts;
+    if semicolon > comma && semicolon >= tab {
+        b';'
+    } else if tab > comma && tab > semicolon {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+fn csv_error(path: &Path, err: ::csv::Error) -> SourceError {
+    let line = err.position().map(|p| p.line());
+    match err.into_kind() {
+        ::csv::ErrorKind::Io(source) => SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => SourceError::Truncated {
+            path: path.to_path_buf(),
+            line,
+            detail: format!("{other:?}"),
+        },
+    }
+}
