@@ -32,16 +32,25 @@ enum Shape {
     Unknown,
 }
 
+/// Whether any column is a Do-Not-Modify column.
+pub(super) fn has_do_not_modify(names: &[String]) -> bool {
+    names.iter().any(|n| is_do_not_modify(n))
+}
+
+fn is_do_not_modify(name: &str) -> bool {
+    normalize_name(name).starts_with("donotmodify")
+}
+
 /// The aliases to add: `(stable name, column index)`, for the Do-Not-Modify columns among
 /// `names`, judged by the `sample` rows (cells in header order).
 pub(super) fn aliases(names: &[String], sample: &[Vec<Cell>]) -> Vec<(&'static str, usize)> {
     let columns: Vec<(usize, String, Shape)> = names
         .iter()
         .enumerate()
-        .filter_map(|(i, name)| {
-            let key = normalize_name(name);
-            key.starts_with("donotmodify")
-                .then(|| (i, key, shape(sample.iter().filter_map(|row| row.get(i)))))
+        .filter(|(_, name)| is_do_not_modify(name))
+        .map(|(i, name)| {
+            let values = sample.iter().filter_map(|row| row.get(i));
+            (i, normalize_name(name), shape(values))
         })
         .collect();
     if columns.is_empty() {

@@ -32,7 +32,7 @@ fn buffer(mut workbook: Workbook) -> Vec<u8> {
 /// A Dynamics 365 export: a hidden first sheet, then the view with hidden columns A–C.
 /// The checksum column comes first and the entity label is German, so only the values can
 /// tell which column holds the record id.
-fn dynamics_export() -> Result<Vec<u8>, XlsxError> {
+pub(super) fn dynamics_export() -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     let hidden = workbook.add_worksheet().set_name("hiddenSheet")?;
     hidden.write_string(0, 0, "opportunity:metadata")?;
@@ -318,4 +318,37 @@ fn truncated_workbook_is_a_short_error() {
         );
         assert!(message.len() < 300, "{message}");
     }
+}
+
+#[test]
+fn dynamics_columns_without_data_rows_follow_dynamics_order() {
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    let headers = [
+        "(Do Not Modify) Lead",
+        "(Do Not Modify) Row Checksum",
+        "(Do Not Modify) Last Modified Date",
+        "Topic",
+    ];
+    for (c, header) in headers.iter().enumerate() {
+        sheet
+            .write_string(0, c as u16, *header)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (_dir, path) = save("empty-export.xlsx", &buffer(workbook));
+    let source = referral_sync::source::open(&path, &SourceOptions::default());
+    let headers = source.ok().and_then(|s| s.headers()).unwrap_or_default();
+    assert_eq!(headers.index_of(dynamics::RECORD_ID), Some(4));
+    assert_eq!(
+        headers.names().get(4).map(String::as_str),
+        Some(dynamics::RECORD_ID)
+    );
+    assert_eq!(
+        headers.names().get(5).map(String::as_str),
+        Some(dynamics::ROW_CHECKSUM)
+    );
+    assert_eq!(
+        headers.names().get(6).map(String::as_str),
+        Some(dynamics::MODIFIED_ON)
+    );
 }
