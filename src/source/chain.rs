@@ -8,20 +8,27 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::csv::CsvSource;
+use super::dataverse::DataverseSource;
+use super::excel::ExcelSource;
 use super::{Headers, Row, RowError, RowSource, SourceError, SourceOptions};
 
 /// The reader a path needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     Csv,
+    Excel,
+    Dataverse,
 }
 
-/// Open one input. `.csv`, `.tsv` and `.txt` files are delimited text; other paths are
-/// recognised by their first bytes (anything that is not a known binary or JSON is read as
-/// delimited text).
+/// Open one input. By extension: `.csv`, `.tsv`, `.txt` are delimited text; `.xlsx`, `.xlsm`,
+/// `.xlsb`, `.xls`, `.ods` are workbooks; `.json` and directories are Dataverse Web API
+/// responses. Other paths are recognised by their first bytes: a zip or OLE file is a
+/// workbook, text starting with `{` or `[` is JSON, anything else is delimited text.
 pub fn open(path: &Path, opts: &SourceOptions) -> Result<Box<dyn RowSource>, SourceError> {
     match detect(path)? {
         Format::Csv => Ok(Box::new(CsvSource::open(path, opts)?)),
+        Format::Excel => Ok(Box::new(ExcelSource::open(path, opts)?)),
+        Format::Dataverse => Ok(Box::new(DataverseSource::open(path, opts)?)),
     }
 }
 
@@ -57,11 +64,38 @@ fn detect(path: &Path) -> Result<Format, SourceError> {
         path: path.to_path_buf(),
         source,
     };
+    let metadata = std::fs::metadata(path).map_err(io_err)?;
+    if metadata.is_dir() {
+        return Ok(Format::Dataverse);
+    }
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("csv" | "tsv" | "tab" | "txt") => return Ok(Format::Csv),
+        Some("xlsx" | "xlsm" | "xlam" | "xlsb" | "xls" | "xla" | "ods") => {
+            return Ok(Format::Excel);
+        }
+        Some("json") => return Ok(Format::Dataverse),
+        _ => {}
+    }
+    let mut head = [0u8; 64];
     let mut file = File::open(path).map_err(io_err)?;
-    let mut magic = [0u8; 8];
-    let read = file.read(&mut magic).map_err(io_err)?;
-    let _magic = magic.get(..read).unwrap_or_default();
-    Ok(Format::Csv)
+    let read = file.read(&mut head).map_err(io_err)?;
+    Ok(sniff(head.get(..read).unwrap_or_default()))
+}
+
+/// The format of a file with an unknown extension, from its first bytes.
+fn sniff(head: &[u8]) -> Format {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Format::Excel;
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{' | b'[') => Format::Dataverse,
+        _ => Format::Csv,
+    }
 }
 
 /// Several sources read in turn.

@@ -10,11 +10,15 @@
 //! Records end at `\n`; a `\r` before it is dropped, so CRLF and LF files read alike (a
 //! file with bare `\r` line ends, as classic Mac OS wrote, is not supported).
 //!
+//! A CSV saved from a Dynamics 365 export keeps its `(Do Not Modify)` columns; they get the
+//! same stable names as in a workbook (see [`super::dynamics`]), judged by the first 20 rows.
+//!
 //! Encodings: UTF-8 with or without a byte-order mark is read as is. A UTF-16 BOM switches to
 //! UTF-16. `--encoding` (e.g. `windows-1252`) transcodes everything, though a BOM still wins.
 //! Without `--encoding`, invalid UTF-8 in the first 64 KiB fails the whole file with the line
 //! and byte offset; later invalid bytes make that row an error.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -23,15 +27,25 @@ use std::sync::Arc;
 use ::csv::{ByteRecord, Reader, ReaderBuilder, Terminator};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
+use super::dynamics;
 use super::{Cell, Headers, Row, RowError, RowSource, SourceError, SourceOptions};
 
 const SNIFF_BYTES: usize = 64 * 1024;
+
+/// How many records are read ahead to recognise Dynamics Do-Not-Modify columns.
+const SCAN_ROWS: usize = 20;
 
 /// A streaming reader of one delimited text file.
 pub struct CsvSource {
     file: Arc<PathBuf>,
     reader: Reader<Box<dyn Read + Send>>,
     headers: Arc<Headers>,
+    /// Columns in the file; Dynamics aliases follow them in `headers`.
+    width: usize,
+    /// The file column copied into each alias column.
+    aliases: Vec<usize>,
+    /// Records read ahead (with their line), handed out before reading on.
+    ahead: VecDeque<(ByteRecord, u64)>,
     record: ByteRecord,
     done: bool,
 }
@@ -119,13 +133,44 @@ impl CsvSource {
         if names.iter().all(String::is_empty) {
             return Err(no_header());
         }
-        Ok(CsvSource {
+        let mut source = CsvSource {
             file: Arc::new(path.to_path_buf()),
             reader,
-            headers: Arc::new(Headers::new(names)),
+            width: names.len(),
+            headers: Arc::new(Headers::default()),
+            aliases: Vec::new(),
+            ahead: VecDeque::new(),
             record,
             done: false,
-        })
+        };
+        source.add_dynamics_aliases(names);
+        Ok(source)
+    }
+
+    /// Set the headers; when Do-Not-Modify columns are present, read a few records ahead to
+    /// tell them apart and add their stable names.
+    fn add_dynamics_aliases(&mut self, mut names: Vec<String>) {
+        if dynamics::has_do_not_modify(&names) {
+            while self.ahead.len() < SCAN_ROWS && !self.done {
+                match self.reader.read_byte_record(&mut self.record) {
+                    Ok(true) => self
+                        .ahead
+                        .push_back((self.record.clone(), self.record_line())),
+                    // End and errors are met again by `next`.
+                    Ok(false) | Err(_) => break,
+                }
+            }
+            let sample: Vec<Vec<Cell>> = self
+                .ahead
+                .iter()
+                .map(|(record, _)| record.iter().map(text_cell).collect())
+                .collect();
+            for (alias, column) in dynamics::aliases(&names, &sample) {
+                names.push(alias.to_owned());
+                self.aliases.push(column);
+            }
+        }
+        self.headers = Arc::new(Headers::new(names));
     }
 
     fn row_error(&self, row: u64, column: Option<String>, message: String) -> RowError {
@@ -152,22 +197,21 @@ impl CsvSource {
         start.max(end.saturating_sub(inner + 1))
     }
 
-    /// Turn the current record into a row; `None` for a record with only empty fields.
-    fn convert(&self) -> Option<Result<Row, RowError>> {
-        let row = self.record_line();
-        let width = self.headers.names().len();
-        if self.record.iter().all(|f| matches!(f, b"" | b"\r")) {
+    /// Turn a record into a row; `None` for a record with only empty fields.
+    fn convert(&self, record: &ByteRecord, row: u64) -> Option<Result<Row, RowError>> {
+        let width = self.width;
+        if record.iter().all(|f| matches!(f, b"" | b"\r")) {
             return None;
         }
-        if self.record.len() != width {
+        if record.len() != width {
             let message = format!(
                 "ragged row: {} fields, but the header has {width} columns",
-                self.record.len()
+                record.len()
             );
             return Some(Err(self.row_error(row, None, message)));
         }
-        let mut values = Vec::with_capacity(width);
-        for (i, field) in self.record.iter().enumerate() {
+        let mut values = Vec::with_capacity(width + self.aliases.len());
+        for (i, field) in record.iter().enumerate() {
             let field = match (i + 1 == width, field) {
                 (true, [head @ .., b'\r']) => head,
                 _ => field,
@@ -177,7 +221,7 @@ impl CsvSource {
                 Ok(text) => values.push(Cell::String(text.to_owned())),
                 Err(e) => {
                     let column = self.headers.names().get(i).cloned();
-                    let offset = self.record.position().map_or(0, |p| p.byte());
+                    let offset = record.position().map_or(0, |p| p.byte());
                     let message = format!(
                         "invalid UTF-8 in this field (record at byte {offset}, {} bytes into the field); if the file is not UTF-8, pass its encoding, e.g. `--encoding windows-1252`",
                         e.valid_up_to()
@@ -185,6 +229,9 @@ impl CsvSource {
                     return Some(Err(self.row_error(row, column, message)));
                 }
             }
+        }
+        for &column in &self.aliases {
+            values.push(values.get(column).cloned().unwrap_or(Cell::Empty));
         }
         Some(Ok(Row {
             file: Arc::clone(&self.file),
@@ -199,11 +246,16 @@ impl Iterator for CsvSource {
     type Item = Result<Row, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        while let Some((record, line)) = self.ahead.pop_front() {
+            if let Some(result) = self.convert(&record, line) {
+                return Some(result);
+            }
+        }
         while !self.done {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => self.done = true,
                 Ok(true) => {
-                    if let Some(result) = self.convert() {
+                    if let Some(result) = self.convert(&self.record, self.record_line()) {
                         return Some(result);
                     }
                 }
@@ -226,6 +278,18 @@ impl RowSource for CsvSource {
     }
     fn headers(&self) -> Option<Arc<Headers>> {
         Some(Arc::clone(&self.headers))
+    }
+}
+
+/// A field as a cell for the Dynamics sample (invalid UTF-8 counts as text).
+fn text_cell(field: &[u8]) -> Cell {
+    match field {
+        b"" | b"\r" => Cell::Empty,
+        _ => Cell::String(
+            String::from_utf8_lossy(field)
+                .trim_end_matches('\r')
+                .to_owned(),
+        ),
     }
 }
 

@@ -8,8 +8,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod cell;
 mod chain;
 mod csv;
+mod dataverse;
+pub mod dynamics;
+mod excel;
+mod json;
 mod options;
 
 pub use chain::{open, open_all};
@@ -68,9 +73,9 @@ pub enum SourceError {
         column: u64,
         message: String,
     },
-    /// The kind of file could not be recognised from its extension or its first bytes.
-    #[error("{}: unknown input format (expected .csv, .txt, .tsv, .xlsx, .xlsm, .xlsb, .xls, .ods, .json or a directory of JSON pages)", path.display())]
-    UnknownFormat { path: PathBuf },
+    /// A directory given as input holds no JSON pages.
+    #[error("{}: no JSON pages in this directory", path.display())]
+    EmptyDirectory { path: PathBuf },
 }
 
 fn at_line(line: Option<u64>) -> String {
@@ -107,7 +112,7 @@ impl SourceError {
             | SourceError::NoHeader { path, .. }
             | SourceError::Workbook { path, .. }
             | SourceError::Json { path, .. }
-            | SourceError::UnknownFormat { path } => path,
+            | SourceError::EmptyDirectory { path } => path,
         }
     }
 }

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use referral_sync::source::{self, Cell, Row, RowError, SourceError, SourceOptions};
 
 mod csv_files;
+mod dataverse_files;
+mod excel_files;
+mod fuzz;
 
 /// A fixture under `tests/fixtures/source/`.
 fn fixture(name: &str) -> PathBuf {

@@ -262,3 +262,24 @@ fn blank_lines_and_quoted_last_fields_in_crlf_files() {
     assert_eq!(text(&rows[1], "B"), "y\r\nz");
     assert_eq!(text(&rows[2], "B"), "w");
 }
+
+#[test]
+fn dynamics_columns_of_a_resaved_csv_get_stable_names() {
+    let rows = read_ok(&fixture("dynamics-resaved.csv"), &SourceOptions::default());
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        text(&rows[0], "Dynamics Record Id"),
+        "6f1a3c1e-2b4d-ef11-a73d-000d3a5c8e21"
+    );
+    assert_eq!(
+        text(&rows[1], "Dynamics Row Checksum"),
+        "Ab3+Yx3SkkWpNDe1UqFX7s4pP1+Q=="
+    );
+    assert_eq!(text(&rows[0], "Dynamics Modified On"), "5/20/2024 7:42 AM");
+    assert_eq!(
+        text(&rows[1], "(Do Not Modify) Opportunity"),
+        text(&rows[1], "Dynamics Record Id")
+    );
+    assert_eq!(text(&rows[1], "Est. Revenue"), "99.5");
+    assert_eq!(rows[1].row, 3);
+}
