@@ -246,3 +246,169 @@ impl RateLimiter {
         self.lock().not_before.filter(|nb| *nb > Instant::now())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn ms(duration: Duration) -> u128 {
+        duration.as_millis()
+    }
+
+    #[test]
+    fn unusable_rates_are_refused() {
+        for rate in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e-300] {
+            assert!(RateLimiter::new(rate, 1).is_err(), "{rate}");
+        }
+        assert!(RateLimiter::new(5.0, 0).is_err());
+        let config = AdaptiveConfig::new(10.0, 5.0);
+        assert!(RateLimiter::adaptive(10.0, 1, config).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn burst_one_spaces_permits_exactly() {
+        let limiter = RateLimiter::new(10.0, 1).expect("valid");
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..21 {
+            limiter.acquire().await;
+            times.push(ms(start.elapsed()));
+        }
+        let expected: Vec<u128> = (0..21).map(|i| i * 100).collect();
+        assert_eq!(times, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_workers_share_one_rate() {
+        let limiter = Arc::new(RateLimiter::new(20.0, 1).expect("valid"));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let limiter = Arc::clone(&limiter);
+            tasks.push(tokio::spawn(async move {
+                let mut times = Vec::new();
+                for _ in 0..5 {
+                    limiter.acquire().await;
+                    times.push(ms(start.elapsed()));
+                }
+                times
+            }));
+        }
+        let mut times = Vec::new();
+        for task in tasks {
+            times.extend(task.await.expect("task"));
+        }
+        times.sort_unstable();
+        let expected: Vec<u128> = (0..40).map(|i| i * 50).collect();
+        assert_eq!(times, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn burst_allows_that_many_at_once() {
+        let limiter = RateLimiter::new(2.0, 3).expect("valid");
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            limiter.acquire().await;
+            times.push(ms(start.elapsed()));
+        }
+        assert_eq!(times, [0, 0, 0, 500, 1000]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_holds_every_worker() {
+        let limiter = Arc::new(RateLimiter::new(50.0, 1).expect("valid"));
+        let start = Instant::now();
+        limiter.acquire().await;
+        limiter.note_throttled(Some(Duration::from_secs(3)));
+        assert!(limiter.not_before().is_some());
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let limiter = Arc::clone(&limiter);
+            tasks.push(tokio::spawn(async move {
+                limiter.acquire().await;
+                ms(start.elapsed())
+            }));
+        }
+        let mut times = Vec::new();
+        for task in tasks {
+            times.push(task.await.expect("task"));
+        }
+        times.sort_unstable();
+        assert_eq!(times, [3000, 3020, 3040, 3060]);
+        assert_eq!(limiter.current_rate(), 50.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_during_a_wait_sends_the_waiter_back() {
+        let limiter = Arc::new(RateLimiter::new(1.0, 1).expect("valid"));
+        let start = Instant::now();
+        limiter.acquire().await;
+        let waiter = {
+            let limiter = Arc::clone(&limiter);
+            tokio::spawn(async move {
+                limiter.acquire().await;
+                ms(start.elapsed())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        limiter.note_throttled(Some(Duration::from_secs(2)));
+        assert_eq!(waiter.await.expect("task"), 2500);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn adaptive_halves_once_per_volley_and_climbs_back() {
+        let config = AdaptiveConfig {
+            ceiling: 8.0,
+            floor: 1.0,
+            step: 1.0,
+            climb_every: Duration::from_secs(2),
+        };
+        let limiter = RateLimiter::adaptive(8.0, 1, config).expect("valid");
+        limiter.note_throttled(None);
+        limiter.note_throttled(None);
+        assert_eq!(limiter.current_rate(), 4.0);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        limiter.note_throttled(None);
+        assert_eq!(limiter.current_rate(), 2.0);
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            limiter.note_throttled(None);
+        }
+        assert_eq!(limiter.current_rate(), 1.0, "never below the floor");
+        limiter.note_success();
+        assert_eq!(limiter.current_rate(), 1.0, "no climb right after a 429");
+        let mut rates = Vec::new();
+        for _ in 0..9 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            limiter.note_success();
+            rates.push(limiter.current_rate());
+        }
+        assert_eq!(rates, [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 8.0, 8.0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_cut_applies_to_waiting_workers() {
+        let config = AdaptiveConfig::new(10.0, 10.0);
+        let limiter = Arc::new(RateLimiter::adaptive(10.0, 1, config).expect("valid"));
+        let start = Instant::now();
+        limiter.acquire().await;
+        limiter.acquire().await;
+        limiter.note_throttled(None);
+        limiter.acquire().await;
+        limiter.acquire().await;
+        // 0 and 100 ms at 10/s; the cut at 100 ms makes the interval 200 ms.
+        assert_eq!(ms(start.elapsed()), 500);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fixed_rate_ignores_success_and_throttle_without_retry_after() {
+        let limiter = RateLimiter::new(5.0, 1).expect("valid");
+        limiter.note_throttled(None);
+        limiter.note_success();
+        assert_eq!(limiter.current_rate(), 5.0);
+        assert!(limiter.not_before().is_none());
+    }
+}

@@ -212,3 +212,231 @@ fn report<T>(limiter: &RateLimiter, result: &Result<T, ApiError>) {
         Err(_) => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use reqwest::Method;
+    use reqwest::header::HeaderMap;
+    use tokio::time::Instant;
+
+    use super::*;
+
+    fn http(status: u16, retry_after: Option<&str>) -> ApiError {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = retry_after {
+            headers.insert("retry-after", value.parse().expect("header value"));
+        }
+        ApiError::http(
+            &Method::POST,
+            "/v1.0/engagements/referrals",
+            status,
+            &headers,
+            b"{}",
+        )
+    }
+
+    fn transport() -> ApiError {
+        crate::upload::client::install_crypto_provider();
+        let err = reqwest::Client::new()
+            .get("http://exa mple.invalid/")
+            .build()
+            .expect_err("an invalid URL");
+        ApiError::transport(&Method::POST, "/x", err)
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 3,
+            base: Duration::from_secs(1),
+            max_delay: Duration::from_secs(4),
+            max_total: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn success_is_success() {
+        assert_eq!(
+            decide(&Ok::<_, ApiError>(()), 1, &policy()),
+            RetryAction::Success
+        );
+    }
+
+    #[test]
+    fn throttling_server_errors_and_transport_errors_are_retried() {
+        for status in [408, 429, 500, 502, 503, 504, 599] {
+            let action = decide(&Err::<(), _>(http(status, None)), 1, &policy());
+            assert!(
+                matches!(action, RetryAction::Retry { after: None, .. }),
+                "{status}: {action:?}"
+            );
+        }
+        let action = decide(&Err::<(), _>(transport()), 1, &policy());
+        assert!(matches!(action, RetryAction::Retry { .. }), "{action:?}");
+    }
+
+    #[test]
+    fn retry_after_is_passed_on() {
+        let action = decide(&Err::<(), _>(http(429, Some("7"))), 2, &policy());
+        assert_eq!(
+            action,
+            RetryAction::Retry {
+                after: Some(Duration::from_secs(7)),
+                why: "HTTP 429".into()
+            }
+        );
+    }
+
+    #[test]
+    fn client_errors_and_501_are_permanent() {
+        for status in [400, 401, 403, 404, 409, 412, 422, 501] {
+            let action = decide(&Err::<(), _>(http(status, None)), 1, &policy());
+            assert!(
+                matches!(
+                    action,
+                    RetryAction::GiveUp {
+                        permanent: true,
+                        ..
+                    }
+                ),
+                "{status}: {action:?}"
+            );
+        }
+        let decode = ApiError::decode(&Method::GET, "/x", "$.id", "missing");
+        let action = decide(&Err::<(), _>(decode), 1, &policy());
+        assert!(matches!(
+            action,
+            RetryAction::GiveUp {
+                permanent: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn retries_stop_after_max_retries() {
+        let err = || Err::<(), _>(http(503, None));
+        assert!(matches!(
+            decide(&err(), 3, &policy()),
+            RetryAction::Retry { .. }
+        ));
+        let action = decide(&err(), 4, &policy());
+        assert!(
+            matches!(
+                action,
+                RetryAction::GiveUp {
+                    permanent: false,
+                    ..
+                }
+            ),
+            "{action:?}"
+        );
+    }
+
+    #[test]
+    fn wait_cap_doubles_up_to_the_maximum() {
+        let caps: Vec<u64> = (1..=6).map(|r| wait_cap(r, &policy()).as_secs()).collect();
+        assert_eq!(caps, [1, 2, 4, 4, 4, 4]);
+        assert_eq!(wait_cap(u32::MAX, &policy()), Duration::from_secs(4));
+    }
+
+    #[test]
+    fn full_jitter_spans_zero_to_the_cap() {
+        assert_eq!(jittered(3, &policy(), 0.0), Duration::ZERO);
+        assert_eq!(jittered(3, &policy(), 1.0), Duration::from_secs(4));
+        assert_eq!(jittered(2, &policy(), 0.5), Duration::from_secs(1));
+        assert_eq!(jittered(2, &policy(), 7.0), Duration::from_secs(2));
+        let mut backoff = Backoff::new(policy());
+        for retry in 1..=3 {
+            let wait = backoff.next_wait(retry, None).expect("within the total");
+            assert!(wait <= wait_cap(retry, &policy()), "{wait:?}");
+        }
+    }
+
+    #[test]
+    fn total_wait_is_capped() {
+        let mut backoff = Backoff::new(RetryPolicy {
+            max_total: Duration::from_secs(10),
+            ..policy()
+        });
+        assert_eq!(
+            backoff.next_wait(1, Some(Duration::from_secs(6))),
+            Some(Duration::from_secs(6))
+        );
+        assert_eq!(backoff.next_wait(2, Some(Duration::from_secs(6))), None);
+        assert_eq!(backoff.waited(), Duration::from_secs(6));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn run_retries_until_success_within_the_backoff_caps() {
+        let calls = AtomicU32::new(0);
+        let started = Instant::now();
+        let result = run(&policy(), None, |attempt| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if attempt < 3 {
+                    Err(http(503, None))
+                } else {
+                    Ok(attempt)
+                }
+            }
+        })
+        .await;
+        assert_eq!(result.ok(), Some(3));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // Waits are drawn in [0, 1 s] and [0, 2 s].
+        assert!(
+            started.elapsed() <= Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn run_honours_retry_after_and_holds_the_limiter() {
+        let limiter = RateLimiter::new(100.0, 1).expect("valid rate");
+        let started = Instant::now();
+        let sent = std::sync::Mutex::new(Vec::new());
+        let result = run(&policy(), Some(&limiter), |attempt| {
+            sent.lock().expect("lock").push(started.elapsed());
+            async move {
+                if attempt == 1 {
+                    Err(http(429, Some("5")))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        assert!(result.is_ok());
+        let sent = sent.into_inner().expect("lock");
+        assert_eq!(sent.len(), 2);
+        assert!(
+            sent[1] >= Duration::from_secs(5),
+            "second attempt at {:?}",
+            sent[1]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn run_gives_up_after_max_retries_and_on_permanent_errors() {
+        let calls = AtomicU32::new(0);
+        let result: Result<(), _> = run(&policy(), None, |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(http(500, None)) }
+        })
+        .await;
+        assert_eq!(result.err().and_then(|e| e.status()), Some(500));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+
+        let calls = AtomicU32::new(0);
+        let result: Result<(), _> = run(&policy(), None, |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(http(400, None)) }
+        })
+        .await;
+        assert_eq!(result.err().and_then(|e| e.status()), Some(400));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
