@@ -17,14 +17,18 @@
 //! of the token endpoint.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+
+mod files;
 
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use self::files::read_token_file;
+pub use self::files::{parse_settings, read_settings_file};
 use crate::cli::ApiArgs;
 use crate::upload::secret::Secret;
 
@@ -402,97 +406,4 @@ fn refusal(url: String, status: u16, body: &[u8]) -> AuthError {
         code: code.unwrap_or_else(|| "unknown".into()),
         description,
     }
-}
-
-fn read_token_file(path: &Path) -> Result<Secret, AuthError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AuthError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let token = text.trim();
-    if token.is_empty() {
-        return Err(AuthError::Empty {
-            path: path.to_owned(),
-        });
-    }
-    Ok(Secret::new(token))
-}
-
-/// Read a `KEY=value` settings file; refuse one that group or others may read.
-pub fn read_settings_file(path: &Path) -> Result<BTreeMap<String, String>, AuthError> {
-    let io = |source| AuthError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    check_private(path)?;
-    let text = std::fs::read_to_string(path).map_err(io)?;
-    parse_settings(path, &text)
-}
-
-#[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), AuthError> {
-    use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|source| AuthError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(AuthError::Permissions {
-            path: path.to_owned(),
-            mode,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<(), AuthError> {
-    Ok(())
-}
-
-/// Parse `KEY=value` lines; blank lines and `#` comments are skipped, values may be quoted.
-pub fn parse_settings(path: &Path, text: &str) -> Result<BTreeMap<String, String>, AuthError> {
-    let mut settings = BTreeMap::new();
-    for (index, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let syntax = |message: String| AuthError::Syntax {
-            path: path.to_owned(),
-            line: index + 1,
-            message,
-        };
-        let Some((key, value)) = line.split_once('=') else {
-            return Err(syntax("expected KEY=value".into()));
-        };
-        let key = key
-            .trim()
-            .trim_start_matches("PARTNER_")
-            .to_ascii_uppercase();
-        if !SETTING_KEYS.contains(&key.as_str()) {
-            return Err(syntax(format!(
-                "unknown key {key}; expected one of {}",
-                SETTING_KEYS.join(", ")
-            )));
-        }
-        let value = unquote(value.trim());
-        if settings.insert(key.clone(), value.to_owned()).is_some() {
-            return Err(syntax(format!("{key} is set twice")));
-        }
-    }
-    Ok(settings)
-}
-
-fn unquote(value: &str) -> &str {
-    for quote in ['"', '\''] {
-        if let Some(inner) = value
-            .strip_prefix(quote)
-            .and_then(|v| v.strip_suffix(quote))
-        {
-            return inner;
-        }
-    }
-    value
 }

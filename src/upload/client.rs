@@ -16,20 +16,24 @@
 //! know survive a GET-then-PUT, with accessors for the fields the uploader needs.
 
 mod error;
+mod pages;
+mod types;
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderMap};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Url};
-use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 use uuid::Uuid;
 
 pub use self::error::{ApiError, ErrorBody, parse_error_body, parse_retry_after, truncate};
+pub use self::pages::Pages;
+use self::pages::encode_query_value;
+use self::types::{Answer, Call, referral_of, serialize, updated_of};
+pub use self::types::{ApiReferral, PatchKind, PatchOp, Updated};
 use crate::cli::ApiArgs;
 use crate::upload::auth::TokenSource;
 use crate::upload::rate_limit::RateLimiter;
@@ -43,98 +47,6 @@ pub const REFERRALS_PATH: &str = "/v1.0/engagements/referrals";
 pub fn install_crypto_provider() {
     // An Err only says that a provider is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// A referral as the API returned it: the whole JSON plus typed accessors.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiReferral {
-    id: String,
-    json: Value,
-}
-
-impl ApiReferral {
-    /// Accept a JSON object with a string `id`; the error says what is wrong.
-    pub fn from_json(json: Value) -> Result<Self, String> {
-        if !json.is_object() {
-            return Err("expected a referral object".into());
-        }
-        match json.get("id").and_then(Value::as_str) {
-            Some(id) if !id.is_empty() => Ok(ApiReferral {
-                id: id.to_owned(),
-                json,
-            }),
-            _ => Err("the referral has no string `id`".into()),
-        }
-    }
-
-    fn text(&self, key: &str) -> Option<&str> {
-        self.json.get(key).and_then(Value::as_str)
-    }
-
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-    pub fn engagement_id(&self) -> Option<&str> {
-        self.text("engagementId")
-    }
-    pub fn etag(&self) -> Option<&str> {
-        self.text("eTag")
-    }
-    pub fn external_reference_id(&self) -> Option<&str> {
-        self.text("externalReferenceId")
-    }
-    pub fn status(&self) -> Option<&str> {
-        self.text("status")
-    }
-    pub fn substatus(&self) -> Option<&str> {
-        self.text("substatus")
-    }
-    pub fn json(&self) -> &Value {
-        &self.json
-    }
-    pub fn into_json(self) -> Value {
-        self.json
-    }
-}
-
-/// The JSON Patch operations the API supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PatchKind {
-    Add,
-    Replace,
-}
-
-/// One JSON Patch (RFC 6902) operation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PatchOp {
-    pub op: PatchKind,
-    pub path: String,
-    pub value: Value,
-}
-
-impl PatchOp {
-    pub fn replace(path: impl Into<String>, value: Value) -> Self {
-        PatchOp {
-            op: PatchKind::Replace,
-            path: path.into(),
-            value,
-        }
-    }
-    pub fn add(path: impl Into<String>, value: Value) -> Self {
-        PatchOp {
-            op: PatchKind::Add,
-            path: path.into(),
-            value,
-        }
-    }
-}
-
-/// The answer to a PATCH or PUT: the referral when the server sent it, and the new eTag.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Updated {
-    pub referral: Option<ApiReferral>,
-    pub etag: Option<String>,
 }
 
 /// Where the API is, and how patient to be with it.
@@ -181,23 +93,6 @@ struct Inner {
     limiter: Option<Arc<RateLimiter>>,
     retry: RetryPolicy,
     filter_unsupported: AtomicBool,
-}
-
-/// One request, re-sent as is on every attempt.
-struct Call {
-    method: Method,
-    url: Url,
-    body: Option<Vec<u8>>,
-    request_id: Option<Uuid>,
-    if_match: Option<String>,
-    prefer_representation: bool,
-}
-
-/// A 2xx answer.
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
 }
 
 impl ApiClient {
@@ -372,11 +267,7 @@ impl ApiClient {
         if !query.is_empty() {
             url.set_query(Some(&query.join("&")));
         }
-        Pages {
-            client: self.clone(),
-            next: Some(url),
-            seen: HashSet::new(),
-        }
+        Pages::new(self.clone(), url)
     }
 
     /// Every referral of a listing.
@@ -520,135 +411,4 @@ impl ApiClient {
 enum Recovered {
     Found(ApiReferral),
     Answer(Answer),
-}
-
-fn serialize(call: &Call, body: &(impl Serialize + ?Sized)) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(body)
-        .map_err(|e| ApiError::decode(&call.method, call.url.path(), "$", e.to_string()))
-}
-
-fn json_of(call: &Call, answer: &Answer) -> Result<Value, ApiError> {
-    serde_json::from_slice(&answer.body).map_err(|e| {
-        let message = format!(
-            "invalid JSON at line {} column {}: {e}",
-            e.line(),
-            e.column()
-        );
-        ApiError::decode(&call.method, call.url.path(), "$", message)
-    })
-}
-
-fn referral_of(call: &Call, answer: &Answer) -> Result<ApiReferral, ApiError> {
-    ApiReferral::from_json(json_of(call, answer)?)
-        .map_err(|message| ApiError::decode(&call.method, call.url.path(), "$", message))
-}
-
-fn updated_of(call: &Call, answer: &Answer) -> Result<Updated, ApiError> {
-    let header_etag = answer
-        .headers
-        .get(ETAG)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    if answer.status == 204 || answer.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Updated {
-            referral: None,
-            etag: header_etag,
-        });
-    }
-    let referral = referral_of(call, answer)?;
-    let etag = header_etag.or_else(|| referral.etag().map(str::to_owned));
-    Ok(Updated {
-        referral: Some(referral),
-        etag,
-    })
-}
-
-/// Percent-encode a query value, keeping OData's readable characters.
-fn encode_query_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~'(),/:$@".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// The pages of a listing; follows `@odata.nextLink`.
-#[derive(Debug)]
-pub struct Pages {
-    client: ApiClient,
-    next: Option<Url>,
-    seen: HashSet<String>,
-}
-
-impl Pages {
-    /// The next page, or `None` after the last one.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<ApiReferral>>, ApiError> {
-        let Some(url) = self.next.take() else {
-            return Ok(None);
-        };
-        self.seen.insert(url.as_str().to_owned());
-        let call = self.client.call(Method::GET, url);
-        let answer = self.client.execute(&call).await?;
-        let json = json_of(&call, &answer)?;
-        let decode = |json_path: &str, message: String| {
-            ApiError::decode(&call.method, call.url.path(), json_path, message)
-        };
-        let Some(values) = json.get("value").and_then(Value::as_array) else {
-            return Err(decode("$.value", "expected an array of referrals".into()));
-        };
-        let mut page = Vec::with_capacity(values.len());
-        for (index, value) in values.iter().enumerate() {
-            let referral = ApiReferral::from_json(value.clone())
-                .map_err(|m| decode(&format!("$.value[{index}]"), m))?;
-            page.push(referral);
-        }
-        if let Some(link) = json.get("@odata.nextLink").filter(|v| !v.is_null()) {
-            let link = link
-                .as_str()
-                .ok_or_else(|| decode("$['@odata.nextLink']", "expected a string".into()))?;
-            let next = self
-                .resolve(link)
-                .map_err(|m| decode("$['@odata.nextLink']", m))?;
-            if self.seen.contains(next.as_str()) {
-                return Err(decode(
-                    "$['@odata.nextLink']",
-                    format!("{next} repeats an earlier page"),
-                ));
-            }
-            self.next = Some(next);
-        }
-        Ok(Some(page))
-    }
-
-    /// A nextLink as a URL on the API's own host.
-    fn resolve(&self, link: &str) -> Result<Url, String> {
-        let base = &self.client.inner.referrals;
-        let mut next = base
-            .join(link)
-            .map_err(|e| format!("{link:?} is not a URL: {e}"))?;
-        let away = || {
-            format!(
-                "{link:?} points away from {}; the token is not sent there",
-                base.origin().ascii_serialization()
-            )
-        };
-        if next.host_str() != base.host_str() {
-            return Err(away());
-        }
-        if next.scheme() != base.scheme() {
-            if base.scheme() != "https" || next.scheme() != "http" || next.port().is_some() {
-                return Err(away());
-            }
-            next.set_scheme("https").map_err(|()| away())?;
-            next.set_port(base.port()).map_err(|()| away())?;
-        }
-        if next.port_or_known_default() != base.port_or_known_default() {
-            return Err(away());
-        }
-        Ok(next)
-    }
 }

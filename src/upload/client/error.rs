@@ -241,3 +241,78 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let wait = at.duration_since(jiff::Timestamp::now());
     Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_envelope_is_read() {
+        let body = br#"{"error":{"code":"invalidRequest","message":"Bad type","target":"referral","innerError":{"code":"x"}}}"#;
+        let parsed = parse_error_body(body);
+        assert_eq!(parsed.code.as_deref(), Some("invalidRequest"));
+        assert_eq!(parsed.message, "Bad type");
+        assert_eq!(parsed.target.as_deref(), Some("referral"));
+    }
+
+    #[test]
+    fn the_throttling_body_is_read() {
+        let body =
+            br#"{"statusCode":429,"message":"Rate limit is exceeded. Try again in 57 seconds."}"#;
+        let parsed = parse_error_body(body);
+        assert_eq!(parsed.code, None);
+        assert_eq!(
+            parsed.message,
+            "Rate limit is exceeded. Try again in 57 seconds."
+        );
+    }
+
+    #[test]
+    fn aad_errors_and_text_bodies_are_read() {
+        let parsed =
+            parse_error_body(br#"{"error":"invalid_grant","error_description":"AADSTS70000"}"#);
+        assert_eq!(parsed.code.as_deref(), Some("invalid_grant"));
+        assert_eq!(parsed.message, "AADSTS70000");
+        assert_eq!(
+            parse_error_body(b"<html>Bad Gateway</html>").message,
+            "<html>Bad Gateway</html>"
+        );
+        assert_eq!(parse_error_body(b"").message, "(empty body)");
+        assert_eq!(
+            parse_error_body(&[0xff, 0xfe, b'a']).message,
+            "\u{fffd}\u{fffd}a"
+        );
+    }
+
+    #[test]
+    fn long_messages_are_cut_at_1024_characters() {
+        let long = "é".repeat(5000);
+        let parsed = parse_error_body(long.as_bytes());
+        assert_eq!(parsed.message.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(parsed.message.ends_with('…'));
+    }
+
+    #[test]
+    fn retry_after_as_seconds_or_date() {
+        assert_eq!(parse_retry_after("57"), Some(Duration::from_secs(57)));
+        assert_eq!(
+            parse_retry_after(" 1.5 "),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(120);
+        let header = jiff::fmt::rfc2822::DateTimePrinter::new()
+            .timestamp_to_rfc9110_string(&soon)
+            .expect("printable");
+        let wait = parse_retry_after(&header).expect("a date");
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-3"), None);
+    }
+}
