@@ -234,13 +234,13 @@ impl Ledger {
 
     /// Records whose request was sent (or about to be) with no recorded answer, oldest first.
     pub fn in_flight(&self) -> Result<Vec<LedgerRecord>, LedgerError> {
-        self.select("state = 'in_flight' ORDER BY updated_at", [])
+        self.select("state = 'in_flight' ORDER BY updated_at, external_id", [])
     }
 
     /// Failed records, oldest first: retryable ones, and permanent ones too if asked.
     pub fn failed(&self, include_permanent: bool) -> Result<Vec<LedgerRecord>, LedgerError> {
         self.select(
-            "state = 'failed' AND (?1 OR failure_kind IS NOT 'permanent') ORDER BY updated_at",
+            "state = 'failed' AND (?1 OR failure_kind IS NOT 'permanent') ORDER BY updated_at, external_id",
             [include_permanent],
         )
     }
@@ -248,7 +248,7 @@ impl Ledger {
     /// The `n` records in `state` that changed longest ago.
     pub fn oldest(&self, state: State, n: u32) -> Result<Vec<LedgerRecord>, LedgerError> {
         self.select(
-            "state = ?1 ORDER BY updated_at LIMIT ?2",
+            "state = ?1 ORDER BY updated_at, external_id LIMIT ?2",
             params![state.as_str(), n],
         )
     }

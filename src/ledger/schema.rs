@@ -105,10 +105,17 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, LedgerError> {
         source,
     };
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-    // A read-only file cannot switch to WAL; it keeps the mode it was written with.
-    if !conn.is_readonly("main").map_err(open_err)? {
+    let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    if conn.is_readonly("main").map_err(open_err)? {
+        // A write-protected WAL file in a write-protected directory cannot get its `-shm`
+        // file, so SQLite cannot read it normally; read it as an immutable snapshot instead.
+        if conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .is_err()
+        {
+            conn = open_immutable(path).map_err(open_err)?;
+        }
+    } else {
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(open_err)?;
@@ -116,12 +123,31 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, LedgerError> {
             return Err(open_err(rusqlite::Error::InvalidQuery));
         }
     }
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     // FULL: a committed `in_flight` mark survives a power loss, not only a process crash.
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(open_err)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(open_err)?;
     Ok(conn)
+}
+
+/// Open `path` read-only as `immutable` (no locking, no `-shm`), for reading a ledger that
+/// nobody can write.
+fn open_immutable(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let mut uri = String::from("file:");
+    for byte in path.to_string_lossy().bytes() {
+        match byte {
+            b'?' | b'#' | b'%' => uri.push_str(&format!("%{byte:02X}")),
+            _ if !byte.is_ascii() => uri.push_str(&format!("%{byte:02X}")),
+            _ => uri.push(char::from(byte)),
+        }
+    }
+    uri.push_str("?immutable=1");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(uri, flags)
 }
 
 /// The file's `pragma user_version`.
