@@ -52,14 +52,24 @@ impl Ledger {
     pub fn open(path: impl AsRef<Path>) -> Result<Ledger, LedgerError> {
         let path = path.as_ref();
         schema::create_private(path)?;
+        let read_only = || LedgerError::ReadOnly {
+            path: path.to_path_buf(),
+        };
+        let conn = match schema::connect(path) {
+            // A writable file in a write-protected directory: no `-wal` file can be made.
+            Err(LedgerError::Open { source, .. })
+                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) =>
+            {
+                return Err(read_only());
+            }
+            other => other?,
+        };
         let ledger = Ledger {
-            conn: schema::connect(path)?,
+            conn,
             path: path.to_path_buf(),
         };
         if ledger.is_read_only()? {
-            return Err(LedgerError::ReadOnly {
-                path: path.to_path_buf(),
-            });
+            return Err(read_only());
         }
         schema::migrate(&ledger.conn, path)?;
         Ok(ledger)

@@ -56,7 +56,7 @@ const MIGRATIONS: &[&str] = &[
         updated_at            TEXT NOT NULL,
         synced_at             TEXT,
         last_run              INTEGER REFERENCES runs (id)
-    ) WITHOUT ROWID;
+    );
     CREATE INDEX records_by_state ON records (state, updated_at);
     CREATE INDEX records_by_run ON records (last_run);
     CREATE INDEX records_by_referral ON records (referral_id);

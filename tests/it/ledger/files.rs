@@ -148,3 +148,24 @@ fn a_write_protected_ledger_is_refused_for_writing_and_readable_for_admin() {
     assert!(err.to_string().contains("ledger.db"), "{err}");
     assert!(err.to_string().contains("readonly"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_writable_ledger_in_a_write_protected_directory_is_refused_as_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, ledger) = fresh();
+    drop(ledger);
+    let set =
+        |mode| std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+    set(0o500);
+    if !permissions_apply(dir.path()) {
+        set(0o700);
+        eprintln!("skipped: permission bits do not apply to this user (root)");
+        return;
+    }
+    let open = Ledger::open(dir.path().join("ledger.db"));
+    set(0o700);
+    let err = open.unwrap_err();
+    assert!(matches!(err, LedgerError::ReadOnly { .. }), "{err:?}");
+    assert!(err.to_string().contains("ledger.db"), "{err}");
+}
