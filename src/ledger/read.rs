@@ -10,7 +10,7 @@ use super::{
     AuditRecord, FailureKind, Ledger, LedgerError, LedgerRecord, RunId, SourceLocation, State, Step,
 };
 
-/// The columns of `records`, in the order [`RawRecord::from_row`] reads them.
+/// The columns of `records` that [`RawRecord::from_row`] reads.
 const COLUMNS: &str = "external_id, referral_id, engagement_id, connected_referral_id, etag,
     connected_etag, payload_hash, payload, state, failure_kind, step, attempts, request_id,
     last_http_status, last_error_code, last_error_message, source_file, source_row,
@@ -63,59 +63,63 @@ pub struct RunRecord {
 
 /// A `records` row as SQLite returns it, before the enums and times are checked.
 struct RawRecord {
-    text: [Option<String>; 8],
+    external_id: String,
+    referral_id: Option<String>,
+    engagement_id: Option<String>,
+    connected_referral_id: Option<String>,
+    etag: Option<String>,
+    connected_etag: Option<String>,
+    payload_hash: Option<String>,
+    payload: Option<String>,
     state: String,
     failure_kind: Option<String>,
     step: Option<String>,
     attempts: i64,
     request_id: Option<String>,
     last_http_status: Option<i64>,
-    last_error: [Option<String>; 2],
+    last_error_code: Option<String>,
+    last_error_message: Option<String>,
     source_file: Option<String>,
     source_row: Option<i64>,
-    times: (String, String, Option<String>),
+    created_at: String,
+    updated_at: String,
+    synced_at: Option<String>,
     last_run: Option<i64>,
 }
 
 impl RawRecord {
+    /// Read the columns of [`COLUMNS`] by name.
     fn from_row(row: &Row<'_>) -> rusqlite::Result<RawRecord> {
         Ok(RawRecord {
-            text: [
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-                row.get(7)?,
-            ],
-            state: row.get(8)?,
-            failure_kind: row.get(9)?,
-            step: row.get(10)?,
-            attempts: row.get(11)?,
-            request_id: row.get(12)?,
-            last_http_status: row.get(13)?,
-            last_error: [row.get(14)?, row.get(15)?],
-            source_file: row.get(16)?,
-            source_row: row.get(17)?,
-            times: (row.get(18)?, row.get(19)?, row.get(20)?),
-            last_run: row.get(21)?,
+            external_id: row.get("external_id")?,
+            referral_id: row.get("referral_id")?,
+            engagement_id: row.get("engagement_id")?,
+            connected_referral_id: row.get("connected_referral_id")?,
+            etag: row.get("etag")?,
+            connected_etag: row.get("connected_etag")?,
+            payload_hash: row.get("payload_hash")?,
+            payload: row.get("payload")?,
+            state: row.get("state")?,
+            failure_kind: row.get("failure_kind")?,
+            step: row.get("step")?,
+            attempts: row.get("attempts")?,
+            request_id: row.get("request_id")?,
+            last_http_status: row.get("last_http_status")?,
+            last_error_code: row.get("last_error_code")?,
+            last_error_message: row.get("last_error_message")?,
+            source_file: row.get("source_file")?,
+            source_row: row.get("source_row")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            synced_at: row.get("synced_at")?,
+            last_run: row.get("last_run")?,
         })
     }
 
+    /// Check the enums, numbers and times; a value this version does not know is
+    /// [`LedgerError::Corrupt`] naming the record and column.
     fn check(self, path: &std::path::Path) -> Result<LedgerRecord, LedgerError> {
-        let [
-            external_id,
-            referral_id,
-            engagement_id,
-            connected_referral_id,
-            etag,
-            connected_etag,
-            payload_hash,
-            payload,
-        ] = self.text;
-        let id = external_id.unwrap_or_default();
+        let id = self.external_id;
         let bad = |column, value: &str| corrupt(path, &id, column, value);
         let state = State::parse(&self.state).ok_or_else(|| bad("state", &self.state))?;
         let failure_kind = match self.failure_kind.as_deref() {
@@ -126,17 +130,16 @@ impl RawRecord {
             Some(t) => Some(Step::parse(t).ok_or_else(|| bad("step", t))?),
             None => None,
         };
-        let (created, updated, synced) = self.times;
-        let synced_at = match synced.as_deref() {
+        let attempts = u32::try_from(self.attempts)
+            .map_err(|_| bad("attempts", &self.attempts.to_string()))?;
+        let synced_at = match self.synced_at.as_deref() {
             Some(t) => Some(parse_time(path, &id, "synced_at", t)?),
             None => None,
         };
-        let [last_error_code, last_error_message] = self.last_error;
         Ok(LedgerRecord {
-            created_at: parse_time(path, &id, "created_at", &created)?,
-            updated_at: parse_time(path, &id, "updated_at", &updated)?,
-            attempts: u32::try_from(self.attempts)
-                .map_err(|_| bad("attempts", &self.attempts.to_string()))?,
+            created_at: parse_time(path, &id, "created_at", &self.created_at)?,
+            updated_at: parse_time(path, &id, "updated_at", &self.updated_at)?,
+            synced_at,
             last_http_status: self.last_http_status.and_then(|s| u16::try_from(s).ok()),
             source: self.source_file.map(|file| SourceLocation {
                 file,
@@ -146,21 +149,21 @@ impl RawRecord {
                     .unwrap_or(0),
             }),
             last_run: self.last_run.map(RunId),
-            external_id: id.clone(),
-            referral_id,
-            engagement_id,
-            connected_referral_id,
-            etag,
-            connected_etag,
-            payload_hash,
-            payload,
+            external_id: id,
+            referral_id: self.referral_id,
+            engagement_id: self.engagement_id,
+            connected_referral_id: self.connected_referral_id,
+            etag: self.etag,
+            connected_etag: self.connected_etag,
+            payload_hash: self.payload_hash,
+            payload: self.payload,
             state,
             failure_kind,
             step,
+            attempts,
             request_id: self.request_id,
-            last_error_code,
-            last_error_message,
-            synced_at,
+            last_error_code: self.last_error_code,
+            last_error_message: self.last_error_message,
         })
     }
 }

@@ -74,7 +74,9 @@ text_enum!(State, State::Pending => "pending", State::InFlight => "in_flight",
 text_enum!(FailureKind, FailureKind::Retryable => "retryable", FailureKind::Permanent => "permanent");
 text_enum!(Step, Step::Create => "create", Step::Connected => "connected", Step::Update => "update");
 
-/// The id of a row of the `runs` table (one `upload` or `retry` invocation).
+/// The id of a row of the `runs` table (one `upload` or `retry` invocation). Record writes
+/// name the run that made them; a run id the ledger does not have fails the write (foreign
+/// key), so take it from [`Ledger::start_run`](super::Ledger::start_run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct RunId(pub i64);
 

@@ -106,6 +106,7 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, LedgerError> {
     };
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     if conn.is_readonly("main").map_err(open_err)? {
         // A write-protected WAL file in a write-protected directory cannot get its `-shm`
         // file, so SQLite cannot read it normally; read it as an immutable snapshot instead.
@@ -123,7 +124,6 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, LedgerError> {
             return Err(open_err(rusqlite::Error::InvalidQuery));
         }
     }
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
     // FULL: a committed `in_flight` mark survives a power loss, not only a process crash.
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(open_err)?;

@@ -13,28 +13,35 @@ use super::{FailureKind, Ledger, LedgerError, RunId, SourceLocation, Step};
 /// has keeps its state; only its source location and run are updated.
 #[derive(Debug, Clone)]
 pub struct Pending {
+    /// The record's externalReferenceId.
     pub external_id: String,
+    /// Where it appeared in the export (`None` keeps what the ledger has).
     pub source: Option<SourceLocation>,
+    /// The run that saw it.
     pub run: RunId,
 }
 
 /// Mark a record `in_flight` before its request is sent; attempts + 1.
 #[derive(Debug, Clone)]
 pub struct InFlight {
+    /// The record's externalReferenceId.
     pub external_id: String,
     /// Which request is about to be sent.
     pub step: Step,
     /// The request's `MS-RequestId`.
     pub request_id: String,
-    /// The JSON body about to be sent, and its hash.
+    /// The JSON body about to be sent.
     pub payload: String,
+    /// The hash the uploader compares on the next run (SHA-256 hex of the payload).
     pub payload_hash: String,
+    /// Where the record appeared in the export (`None` keeps what the ledger has).
     pub source: Option<SourceLocation>,
     /// For `Step::Connected`: the Shared referral created by step one (id, engagementId,
     /// eTag). `None` keeps what the ledger has.
     pub referral_id: Option<String>,
     pub engagement_id: Option<String>,
     pub etag: Option<String>,
+    /// The run sending it.
     pub run: RunId,
 }
 
@@ -42,7 +49,9 @@ pub struct InFlight {
 /// error. `None` ids and eTags keep what the ledger has.
 #[derive(Debug, Clone)]
 pub struct Synced {
+    /// The record's externalReferenceId.
     pub external_id: String,
+    /// The referral (for a shared referral: the Shared one, not Microsoft's).
     pub referral_id: String,
     pub engagement_id: Option<String>,
     pub connected_referral_id: Option<String>,
@@ -57,11 +66,17 @@ pub struct Synced {
 /// retry after a timeout can reuse the id.
 #[derive(Debug, Clone)]
 pub struct Failed {
+    /// The record's externalReferenceId.
     pub external_id: String,
+    /// Whether `retry` resends it by default.
     pub kind: FailureKind,
+    /// The response's status, if there was a response.
     pub http_status: Option<u16>,
+    /// The API's error code, if the body had one.
     pub error_code: Option<String>,
+    /// What went wrong (never a token or header value).
     pub message: String,
+    /// The run that failed it.
     pub run: RunId,
 }
 

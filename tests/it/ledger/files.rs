@@ -169,3 +169,18 @@ fn a_writable_ledger_in_a_write_protected_directory_is_refused_as_read_only() {
     assert!(matches!(err, LedgerError::ReadOnly { .. }), "{err:?}");
     assert!(err.to_string().contains("ledger.db"), "{err}");
 }
+
+#[test]
+fn two_processes_opening_a_fresh_file_at_once_both_get_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger.db");
+    let openers: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || Ledger::open(&path).and_then(|l| l.schema_version()))
+        })
+        .collect();
+    for opener in openers {
+        assert_eq!(opener.join().unwrap().unwrap(), 1);
+    }
+}
