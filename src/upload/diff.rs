@@ -10,13 +10,8 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// One JSON Patch operation as the Referrals API takes it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct PatchOp {
-    pub op: &'static str,
-    pub path: String,
-    pub value: Value,
-}
+use super::client::PatchOp;
+use crate::referral::{FieldError, validate_transition};
 
 /// The hash of what is sent for one record: the referral payload and, for a shared referral,
 /// the connected Microsoft referral's payload. Mapping output is deterministic (stable key
@@ -31,16 +26,52 @@ pub fn payload_hash(referral: &Value, connected: Option<&Value>) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The patch that brings a referral whose current state is `current` (the payload last
+/// synced, or the API's copy) up to the export's `new` payload.
+///
+/// Status follows the API's rules rather than the CRM's words: an outgoing referral the
+/// partner creates as New comes back Active, so a CRM that still says "open" (New, or no
+/// status) asks for no status change; a move the status table forbids (a Closed referral
+/// re-opened in the CRM) is an error and nothing is sent.
+pub fn patch_ops(current: &Value, new: &Value) -> Result<Vec<PatchOp>, FieldError> {
+    let mut wanted = new.clone();
+    let now = effective_status(current);
+    let asked = new.get("status").and_then(Value::as_str);
+    match (now, asked) {
+        (_, None) | ("Active" | "New", Some("New" | "None")) => {
+            if let Some(object) = wanted.as_object_mut() {
+                object.remove("status");
+                object.remove("substatus");
+            }
+        }
+        (_, Some(status)) => {
+            let substatus = new.get("substatus").and_then(Value::as_str);
+            let same_now = status == now
+                && substatus == current.get("substatus").and_then(Value::as_str);
+            if !same_now {
+                validate_transition(now, status, substatus)?;
+            }
+        }
+    }
+    Ok(diff(current, &wanted))
+}
+
+/// The status the API holds for a referral whose known state is `current`: a payload the
+/// partner sent as New (or without a status) is Active once created.
+fn effective_status(current: &Value) -> &str {
+    match current.get("status").and_then(Value::as_str) {
+        None | Some("New") | Some("None") if current.get("id").is_none() => "Active",
+        Some(status) => status,
+        None => "Active",
+    }
+}
+
 /// The operations that turn `old` into `new`, leaving out what `new` no longer has.
 pub fn diff(old: &Value, new: &Value) -> Vec<PatchOp> {
     let mut ops = Vec::new();
     match (old, new) {
         (Value::Object(a), Value::Object(b)) => diff_objects(a, b, "", &mut ops),
-        _ if old != new => ops.push(PatchOp {
-            op: "replace",
-            path: String::new(),
-            value: new.clone(),
-        }),
+        _ if !same(old, new) => ops.push(PatchOp::replace(String::new(), new.clone())),
         _ => {}
     }
     ops
@@ -51,26 +82,31 @@ fn diff_objects(old: &Map<String, Value>, new: &Map<String, Value>, base: &str, 
         let path = format!("{base}/{}", escape(key));
         match old.get(key) {
             None | Some(Value::Null) if new_value.is_null() => {}
-            None => ops.push(PatchOp {
-                op: "add",
-                path,
-                value: new_value.clone(),
-            }),
+            None => ops.push(PatchOp::add(path, new_value.clone())),
             Some(Value::Object(a)) => match new_value {
                 Value::Object(b) => diff_objects(a, b, &path, ops),
-                _ => ops.push(replace(path, new_value)),
+                _ => ops.push(PatchOp::replace(path, new_value.clone())),
             },
-            Some(old_value) if old_value != new_value => ops.push(replace(path, new_value)),
+            Some(old_value) if !same(old_value, new_value) => {
+                ops.push(PatchOp::replace(path, new_value.clone()))
+            }
             Some(_) => {}
         }
     }
 }
 
-fn replace(path: String, value: &Value) -> PatchOp {
-    PatchOp {
-        op: "replace",
-        path,
-        value: value.clone(),
+/// Equal as the API sees it: numbers by value (`50000` = `50000.0` = `"50000"` is not
+/// assumed; only numeric values compare across representations).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
     }
 }
 
@@ -97,7 +133,7 @@ mod tests {
         let b = json!({"name": "A", "details": {"dealValue": 12, "notes": "x"}});
         assert_eq!(
             diff(&a, &b),
-            vec![PatchOp { op: "replace", path: "/details/dealValue".into(), value: json!(12) }]
+            vec![PatchOp::replace("/details/dealValue", json!(12))]
         );
     }
 
@@ -107,7 +143,7 @@ mod tests {
         let b = json!({"name": "A", "details": {"notes": "n"}});
         assert_eq!(
             diff(&a, &b),
-            vec![PatchOp { op: "add", path: "/details".into(), value: json!({"notes": "n"}) }]
+            vec![PatchOp::add("/details", json!({"notes": "n"}))]
         );
     }
 
@@ -118,6 +154,47 @@ mod tests {
         let ops = diff(&a, &b);
         assert_eq!(ops[0].path, "/team");
         assert_eq!(ops[1].path, "/a~1b~0c");
+    }
+
+    #[test]
+    fn open_crm_status_asks_no_change_of_an_active_referral() {
+        let sent = json!({"status": "New", "substatus": "Pending", "name": "A"});
+        let now = json!({"status": "New", "substatus": "Pending", "name": "B"});
+        let ops = patch_ops(&sent, &now).unwrap();
+        assert_eq!(ops, vec![PatchOp::replace("/name", json!("B"))]);
+    }
+
+    #[test]
+    fn closing_won_is_a_status_and_substatus_replace() {
+        let sent = json!({"name": "A"});
+        let now = json!({"name": "A", "status": "Closed", "substatus": "Won"});
+        let ops = patch_ops(&sent, &now).unwrap();
+        assert_eq!(
+            ops,
+            vec![
+                PatchOp::add("/status", json!("Closed")),
+                PatchOp::add("/substatus", json!("Won"))
+            ]
+        );
+    }
+
+    #[test]
+    fn reopening_a_closed_referral_is_refused() {
+        let api = json!({"id": "x", "status": "Closed", "substatus": "Won"});
+        let now = json!({"status": "Active", "substatus": "Accepted"});
+        assert!(patch_ops(&api, &now).is_err());
+    }
+
+    #[test]
+    fn reopening_in_the_crm_a_referral_closed_in_partner_center_is_refused() {
+        let api = json!({"id": "x", "status": "Closed", "substatus": "Lost"});
+        let now = json!({"status": "New", "substatus": "Pending"});
+        assert!(patch_ops(&api, &now).is_err());
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert!(diff(&json!({"v": 50000}), &json!({"v": 50000.0})).is_empty());
     }
 
     #[test]
