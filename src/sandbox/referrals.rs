@@ -28,7 +28,7 @@ use super::routes::{ROOT, base_url, read_json};
 use super::state::App;
 use super::store::Record;
 use super::time;
-use crate::referral::{FieldError, validate_create, validate_transition};
+use crate::referral::{validate_create, validate_update};
 
 /// The organization the sandbox's partner account is.
 pub const PARTNER_ORG_ID: &str = "5a3d1f0e-7b1c-4e55-9a51-000000000001";
@@ -52,7 +52,7 @@ pub async fn create(
     if let Value::Object(coerced) = doc {
         payload = coerced;
     }
-    check(&client_view(&payload), None)?;
+    check_create(&payload)?;
     let request_id = headers
         .get("ms-requestid")
         .and_then(|v| v.to_str().ok())
@@ -189,7 +189,8 @@ pub async fn put(
     ))
 }
 
-/// Validate a changed referral against the model and the status table, then give it a new
+/// Validate a changed referral with the model (fields, status move, server-owned fields),
+/// then give it a new
 /// `eTag` and `updatedDateTime` (and `closedDateTime` when it closes).
 fn finish_update(previous: &Value, updated: Value) -> Result<Value, ApiError> {
     let Value::Object(mut updated) = updated else {
@@ -202,7 +203,10 @@ fn finish_update(previous: &Value, updated: Value) -> Result<Value, ApiError> {
         .get("status")
         .and_then(Value::as_str)
         .unwrap_or("New");
-    check(&client_view(&updated), Some(from))?;
+    let errors = validate_update(previous, &Value::Object(updated.clone()));
+    if !errors.is_empty() {
+        return Err(ApiError::fields(&errors));
+    }
     let before = previous.get("updatedDateTime").and_then(Value::as_str);
     updated.insert("updatedDateTime".into(), json!(time::after(before)));
     updated.insert("eTag".into(), json!(new_etag()));
@@ -213,21 +217,10 @@ fn finish_update(previous: &Value, updated: Value) -> Result<Value, ApiError> {
     Ok(Value::Object(updated))
 }
 
-/// Run the model's validation on what the client sent, and, for an update, the transition
-/// from `from_status`. Every problem is named in one 400.
-fn check(payload: &Map<String, Value>, from_status: Option<&str>) -> Result<(), ApiError> {
-    let doc = Value::Object(payload.clone());
-    let mut errors: Vec<FieldError> = validate_create(&doc);
-    if let Some(from) = from_status {
-        let to = payload
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or(from);
-        let sub = payload.get("substatus").and_then(Value::as_str);
-        if let Err(e) = validate_transition(from, to, sub) {
-            errors.push(e);
-        }
-    }
+/// Run the model's validation on what a client sent to create a referral; every problem is
+/// named in one 400.
+fn check_create(payload: &Map<String, Value>) -> Result<(), ApiError> {
+    let errors = validate_create(&Value::Object(client_view(payload)));
     if errors.is_empty() {
         Ok(())
     } else {

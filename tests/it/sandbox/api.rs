@@ -345,3 +345,27 @@ async fn admin_routes_delete_and_reset_without_auth() -> TestResult {
     assert_eq!(stats["created"], 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_invalid_create_names_every_bad_field() -> TestResult {
+    let sandbox = TestSandbox::start().await?;
+    let mut body = seed_request()?;
+    body["type"] = json!("Bogus");
+    body["customerProfile"]["address"]["country"] = json!("Atlantis");
+    if let Some(map) = body.as_object_mut() {
+        map.remove("consent");
+    }
+    let response = sandbox.create(&body).await?;
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await?;
+    assert_eq!(body["error"]["code"], "invalidRequest");
+    let target = text(&body["error"]["target"]);
+    for path in ["type", "customerProfile.address.country", "consent"] {
+        assert!(
+            target.split(", ").any(|t| t == path),
+            "{path} not in {target}"
+        );
+    }
+    assert_eq!(sandbox.stats().await?["referrals"], 0);
+    Ok(())
+}
