@@ -40,18 +40,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let payload = read_json(&headers, body).await?;
-    let Value::Object(mut payload) = payload else {
-        return Err(ApiError::invalid(
-            "a referral must be a JSON object",
-            "body",
-        ));
-    };
-    let mut doc = Value::Object(payload.clone());
-    patch::coerce(&mut doc);
-    if let Value::Object(coerced) = doc {
-        payload = coerced;
-    }
+    let payload = client_body(read_json(&headers, body).await?)?;
     check_create(&payload)?;
     let request_id = headers
         .get("ms-requestid")
@@ -151,12 +140,7 @@ pub async fn put(
             "If-Match",
         ));
     };
-    let Value::Object(payload) = read_json(&headers, body).await? else {
-        return Err(ApiError::invalid(
-            "a referral must be a JSON object",
-            "body",
-        ));
-    };
+    let payload = client_body(read_json(&headers, body).await?)?;
     if let Some(sent) = payload.get("id").and_then(Value::as_str)
         && sent != id
     {
@@ -174,8 +158,7 @@ pub async fn put(
             updated.insert((*field).to_string(), value.clone());
         }
     }
-    let mut updated = Value::Object(updated);
-    patch::coerce(&mut updated);
+    let updated = Value::Object(updated);
     let previous = record.body.clone();
     let updated = finish_update(&previous, updated)?;
     let record = store
@@ -187,6 +170,26 @@ pub async fn put(
         StatusCode::OK,
         render(record, &base_url(&headers), false),
     ))
+}
+
+/// A create or PUT body: a JSON object, field names spelled as on the wire, numbers and
+/// booleans sent as strings coerced.
+fn client_body(body: Value) -> Result<Map<String, Value>, ApiError> {
+    let Value::Object(payload) = body else {
+        return Err(ApiError::invalid(
+            "a referral must be a JSON object",
+            "body",
+        ));
+    };
+    let mut doc = Value::Object(patch::normalize_keys(payload));
+    patch::coerce(&mut doc);
+    match doc {
+        Value::Object(payload) => Ok(payload),
+        _ => Err(ApiError::invalid(
+            "a referral must be a JSON object",
+            "body",
+        )),
+    }
 }
 
 /// Validate a changed referral with the model (fields, status move, server-owned fields),

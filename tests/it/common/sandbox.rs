@@ -17,9 +17,10 @@ pub fn http_client(timeout: Duration) -> TestResult<reqwest::Client> {
     Ok(reqwest::Client::builder().timeout(timeout).build()?)
 }
 
-/// The create request of the docs' example (tests/fixtures/seed-request.json).
+/// The create request of the docs' example (tests/fixtures/seed-create-request.json).
 pub fn seed_request() -> TestResult<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-request.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-create-request.json");
     Ok(serde_json::from_str(&std::fs::read_to_string(path)?)?)
 }
 

@@ -161,6 +161,17 @@ async fn lists_page_by_100_with_next_links() -> TestResult {
         .await?;
     assert_eq!(page["value"].as_array().map(Vec::len), Some(1));
     assert_eq!(page["value"][0]["externalReferenceId"], "EXT-7");
+    let select = format!("{root}?$select=id,status&$skip=240");
+    let (_, page) = sandbox.get_json(&select).await?;
+    assert_eq!(page["value"].as_array().map(Vec::len), Some(10));
+    let keys: Vec<&String> = page["value"][0]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, ["id", "status"]);
+    assert_eq!(page["value"][9]["id"], json!(ids.last()));
     let filter = "(status eq 'Active' and direction eq 'Incoming')";
     let (_, page) = sandbox
         .get_json(&format!("{root}?$filter={filter}"))

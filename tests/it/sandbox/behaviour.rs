@@ -360,3 +360,31 @@ async fn junk_bodies_get_400_or_413_and_never_crash_it() -> TestResult {
     assert_eq!(sandbox.stats().await?["referrals"], 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn concurrent_creates_under_latency_are_each_kept_once() -> TestResult {
+    let config = SandboxConfig {
+        latency: Duration::from_millis(20),
+        ..SandboxConfig::default()
+    };
+    let sandbox = TestSandbox::with(config).await?;
+    let mut tasks = Vec::new();
+    for n in 0..32 {
+        let body = crate::common::sandbox::referral_with_external_id(&format!("C-{n}"))?;
+        let request = sandbox
+            .request(Method::POST, &sandbox.referrals(None))
+            .json(&body);
+        tasks.push(tokio::spawn(async move { request.send().await }));
+    }
+    for task in tasks {
+        assert_eq!(task.await??.status().as_u16(), 201);
+    }
+    let stats = sandbox.stats().await?;
+    assert_eq!(stats["created"], 32);
+    assert_eq!(stats["referrals"], 32);
+    assert_eq!(stats["duplicate_external_ids"], 0);
+    let again = crate::common::sandbox::referral_with_external_id("C-0")?;
+    sandbox.create_ok(&again).await?;
+    assert_eq!(sandbox.stats().await?["duplicate_external_ids"], 1);
+    Ok(())
+}
