@@ -339,4 +339,19 @@ mod tests {
             assert!(apply(&mut doc, &[op]).is_err(), "{pointer} applied");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_pointer_and_op_apply_or_fail_without_panicking(
+            op in "(add|replace|remove|x)",
+            pointer in "(/[a-z0-9~\\-]{0,6}){0,4}",
+        ) {
+            let mut doc = json!({"team": [1, 2], "details": {"dealValue": "5"}, "a": {"b": []}});
+            let patch = json!([{"op": op, "path": pointer, "value": "10"}]);
+            if let Ok(ops) = parse(&patch) {
+                let _ = apply(&mut doc, &ops);
+                coerce(&mut doc);
+            }
+        }
+    }
 }

@@ -123,14 +123,7 @@ pub async fn put(
     body: Body,
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
-    let Some(if_match) = headers.get(header::IF_MATCH).cloned() else {
-        return Err(ApiError::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "preconditionFailed",
-            "PUT requires an If-Match header with the referral's eTag",
-            "If-Match",
-        ));
-    };
+    let if_match = required_if_match(&headers)?;
     let payload = client_body(read_json(&headers, body).await?)?;
     if let Some(sent) = payload.get("id").and_then(Value::as_str)
         && sent != id
@@ -161,6 +154,18 @@ pub async fn put(
         StatusCode::OK,
         render(record, &base_url(&headers), false),
     ))
+}
+
+/// PUT's `If-Match`, or 428.
+fn required_if_match(headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
+    headers.get(header::IF_MATCH).cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "preconditionFailed",
+            "PUT requires an If-Match header with the referral's eTag",
+            "If-Match",
+        )
+    })
 }
 
 /// 412 unless `If-Match` is `*` or the referral's eTag (with or without its quotes).
