@@ -1,8 +1,10 @@
 //! Tests of the sandbox module: the real binary here (first stdout line, SIGTERM, `--state`
-//! across restarts), the API over HTTP in `api`, and auth, limits and faults in `behaviour`.
+//! across restarts), the API over HTTP in `api`, auth, limits and faults in `behaviour`, and
+//! junk input in `input`.
 
 mod api;
 mod behaviour;
+mod input;
 
 use serde_json::Value;
 

@@ -1,5 +1,5 @@
 //! The sandbox's behaviour around the API: bearer tokens and the token endpoint, idempotent
-//! creates, the rate limit, injected failures, lost responses, and junk input.
+//! creates, the rate limit, injected failures, lost responses, concurrency.
 
 use std::time::Duration;
 
@@ -293,71 +293,6 @@ async fn a_lost_response_still_applies_the_change() -> TestResult {
     assert_eq!(stats["referrals"], 4, "{stats}");
     assert_eq!(stats["lost_responses"], 4);
     sandbox.running.shutdown().await;
-    Ok(())
-}
-
-#[tokio::test]
-async fn junk_bodies_get_400_or_413_and_never_crash_it() -> TestResult {
-    let sandbox = TestSandbox::start().await?;
-    let created = sandbox.create_ok(&seed_request()?).await?;
-    let one = sandbox.referrals(created["id"].as_str());
-    let deep = "[".repeat(10_000);
-    let junk: Vec<Vec<u8>> = vec![
-        b"{\"name\": ".to_vec(),
-        b"\xff\xfe\x00garbage".to_vec(),
-        deep.into_bytes(),
-        b"null".to_vec(),
-        b"[]".to_vec(),
-        b"\"text\"".to_vec(),
-        b"{\"engagementId\": 5}".to_vec(),
-        b"{\"customerProfile\": 5, \"details\": [], \"consent\": \"yes\"}".to_vec(),
-        b"".to_vec(),
-    ];
-    for body in &junk {
-        for (method, url) in [
-            (Method::POST, sandbox.referrals(None)),
-            (Method::PATCH, one.clone()),
-        ] {
-            let response = sandbox
-                .request(method.clone(), &url)
-                .body(body.clone())
-                .send()
-                .await?;
-            let status = response.status().as_u16();
-            let parsed: Value = response.json().await?;
-            assert_eq!(
-                status,
-                400,
-                "{method} {:?}: {parsed}",
-                String::from_utf8_lossy(body)
-            );
-            assert_eq!(parsed["error"]["code"], "invalidRequest");
-        }
-    }
-    let response = sandbox
-        .request(Method::POST, &sandbox.referrals(None))
-        .body(b"{\"name\": ".to_vec())
-        .send()
-        .await?;
-    let body: Value = response.json().await?;
-    let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("line 1, column"), "{message}");
-
-    let huge = vec![b' '; (1 << 20) + 10];
-    let response = sandbox
-        .request(Method::POST, &sandbox.referrals(None))
-        .body(huge)
-        .send()
-        .await?;
-    assert_eq!(response.status().as_u16(), 413);
-    let response = sandbox
-        .client
-        .post(sandbox.url("/oauth2/token"))
-        .body(vec![0xff; 64])
-        .send()
-        .await?;
-    assert_eq!(response.status().as_u16(), 400);
-    assert_eq!(sandbox.stats().await?["referrals"], 1);
     Ok(())
 }
 
