@@ -111,7 +111,9 @@ impl Faults {
             return Duration::ZERO;
         }
         let jitter: f64 = lock(&self.rng).random_range(-0.2..=0.2);
-        self.latency.mul_f64(1.0 + jitter)
+        // `mul_f64` would panic on overflow (`--latency` is any u64).
+        Duration::try_from_secs_f64(self.latency.as_secs_f64() * (1.0 + jitter))
+            .unwrap_or(self.latency)
     }
 
     /// Whether request number `n` (1-based, among API requests) fails, and how.

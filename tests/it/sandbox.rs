@@ -89,3 +89,21 @@ fn state_file_keeps_referrals_and_request_ids_across_a_restart() -> TestResult {
     assert!(self_link.starts_with(&second.base_url), "{self_link}");
     Ok(())
 }
+
+#[test]
+fn bad_arguments_exit_2_and_name_the_flag() -> TestResult {
+    for (flag, value) in [
+        ("--rate-limit", "5/h"),
+        ("--fail-rate", "1.5"),
+        ("--listen", "nowhere"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_referral-sync"))
+            .args(["sandbox", flag, value])
+            .output()?;
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{flag}: {stderr}");
+        assert!(output.stdout.is_empty(), "{flag}: announced a listener");
+    }
+    Ok(())
+}
