@@ -226,6 +226,9 @@ async fn the_first_requests_fail_with_503_on_request() -> TestResult {
         ..SandboxConfig::default()
     };
     let sandbox = TestSandbox::with(config).await?;
+    // A request refused for its token is not one of the N.
+    let anonymous = sandbox.client.get(sandbox.referrals(None)).send().await?;
+    assert_eq!(anonymous.status().as_u16(), 401);
     let mut statuses = Vec::new();
     for _ in 0..3 {
         let response = sandbox.create(&seed_request()?).await?;
