@@ -96,6 +96,7 @@ fn bad_arguments_exit_2_and_name_the_flag() -> TestResult {
         ("--rate-limit", "5/h"),
         ("--fail-rate", "1.5"),
         ("--listen", "nowhere"),
+        ("--state", "/nonexistent-dir/state.db"),
     ] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_referral-sync"))
             .args(["sandbox", flag, value])
