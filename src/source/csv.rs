@@ -75,6 +75,7 @@ impl CsvSource {
         let head = raw.fill_buf().map_err(io_err)?;
         let decoded: Box<dyn Read + Send> = match (bom_kind(head), opts.encoding) {
             (Bom::Utf8, None) => {
+                check_utf8(path, head)?;
                 raw.consume(3);
                 Box::new(raw)
             }

@@ -283,3 +283,26 @@ fn dynamics_columns_of_a_resaved_csv_get_stable_names() {
     assert_eq!(text(&rows[1], "Est. Revenue"), "99.5");
     assert_eq!(rows[1].row, 3);
 }
+
+#[test]
+fn open_all_reports_an_input_that_vanished_before_its_turn() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    for path in [&a, &b] {
+        std::fs::write(path, "Topic\nx\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let source = source::open_all(&[a, b.clone()], &SourceOptions::default());
+    let mut source = source.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(source.next(), Some(Ok(_))));
+    std::fs::remove_file(&b).unwrap_or_else(|e| panic!("{e}"));
+    let err = match source.next() {
+        Some(Err(e)) => e,
+        other => panic!("expected a row error, got {other:?}"),
+    };
+    assert_eq!(err.file.as_path(), b.as_path());
+    assert!(
+        err.to_string().contains("cannot read this input any more"),
+        "{err}"
+    );
+    assert!(source.next().is_none());
+}
