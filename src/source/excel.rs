@@ -8,7 +8,11 @@
 //! passed over). Columns after the last non-empty header cell are ignored.
 //!
 //! Rows carry the sheet's own row number. Dynamics 365 "Export to Excel" columns get
-//! stable aliases (see [`super::dynamics`]). Memory is bounded by the one sheet read.
+//! stable aliases (see [`super::dynamics`]). An error cell such as `#N/A` makes its row a
+//! row error naming the column.
+//!
+//! Memory: xlsx, xlsm and xlsb load only the sheet read; calamine's xls and ods readers
+//! parse every sheet when the workbook is opened.
 
 use std::fs::File;
 use std::io::Read;
