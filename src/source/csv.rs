@@ -46,6 +46,8 @@ pub struct CsvSource {
     aliases: Vec<usize>,
     /// Records read ahead (with their line), handed out before reading on.
     ahead: VecDeque<(ByteRecord, u64)>,
+    /// A read failure met while reading ahead, reported after the records before it.
+    failed: Option<RowError>,
     record: ByteRecord,
     done: bool,
 }
@@ -122,8 +124,7 @@ impl CsvSource {
             if !more {
                 return Err(no_header());
             }
-            let line = record.position().map_or(1, |p| p.line());
-            if line >= u64::from(header_row) {
+            if record_line(&record, &reader) >= u64::from(header_row) {
                 break;
             }
         }
@@ -141,6 +142,7 @@ impl CsvSource {
             headers: Arc::new(Headers::default()),
             aliases: Vec::new(),
             ahead: VecDeque::new(),
+            failed: None,
             record,
             done: false,
         };
@@ -153,12 +155,13 @@ impl CsvSource {
     fn add_dynamics_aliases(&mut self, mut names: Vec<String>) {
         if dynamics::has_do_not_modify(&names) {
             while self.ahead.len() < SCAN_ROWS && !self.done {
-                match self.reader.read_byte_record(&mut self.record) {
-                    Ok(true) => self
-                        .ahead
-                        .push_back((self.record.clone(), self.record_line())),
-                    // End and errors are met again by `next`.
-                    Ok(false) | Err(_) => break,
+                match self.read() {
+                    Ok(true) => {
+                        let line = record_line(&self.record, &self.reader);
+                        self.ahead.push_back((self.record.clone(), line));
+                    }
+                    Ok(false) => {}
+                    Err(e) => self.failed = Some(e),
                 }
             }
             let sample: Vec<Vec<Cell>> = self
@@ -183,19 +186,20 @@ impl CsvSource {
         }
     }
 
-    /// The line where the current record starts. `csv` reports the position where the
-    /// previous record ended, which is one line early after skipped blank lines; counting
-    /// back from the end of the record (less the line breaks inside quoted fields) fixes that.
-    fn record_line(&self) -> u64 {
-        let start = self.record.position().map_or(1, |p| p.line());
-        let end = self.reader.position().line();
-        let inner = self
-            .record
-            .as_slice()
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        start.max(end.saturating_sub(inner + 1))
+    /// Read the next record into `self.record`; `Ok(false)` at the end. A failure (I/O, or
+    /// undecodable text) ends the reading: the rest of the file cannot be trusted.
+    fn read(&mut self) -> Result<bool, RowError> {
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(more) => {
+                self.done = !more;
+                Ok(more)
+            }
+            Err(e) => {
+                self.done = true;
+                let row = e.position().map_or(0, |p| p.line());
+                Err(self.row_error(row, None, e.to_string()))
+            }
+        }
     }
 
     /// Turn a record into a row; `None` for a record with only empty fields.
@@ -252,21 +256,19 @@ impl Iterator for CsvSource {
                 return Some(result);
             }
         }
+        if let Some(failed) = self.failed.take() {
+            return Some(Err(failed));
+        }
         while !self.done {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(false) => self.done = true,
+            match self.read() {
                 Ok(true) => {
-                    if let Some(result) = self.convert(&self.record, self.record_line()) {
+                    let line = record_line(&self.record, &self.reader);
+                    if let Some(result) = self.convert(&self.record, line) {
                         return Some(result);
                     }
                 }
-                Err(e) => {
-                    // An I/O or decoding failure: report it once and stop; the rest of the
-                    // file cannot be trusted.
-                    self.done = true;
-                    let row = e.position().map_or(0, |p| p.line());
-                    return Some(Err(self.row_error(row, None, e.to_string())));
-                }
+                Ok(false) => {}
+                Err(e) => return Some(Err(e)),
             }
         }
         None
@@ -280,6 +282,16 @@ impl RowSource for CsvSource {
     fn headers(&self) -> Option<Arc<Headers>> {
         Some(Arc::clone(&self.headers))
     }
+}
+
+/// The line where `record`, just read by `reader`, starts. `csv` reports the position where
+/// the previous record ended, which is a line early after skipped blank lines; counting back
+/// from the end of the record (less the line breaks inside quoted fields) fixes that.
+fn record_line<R: Read>(record: &ByteRecord, reader: &Reader<R>) -> u64 {
+    let start = record.position().map_or(1, |p| p.line());
+    let end = reader.position().line();
+    let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+    start.max(end.saturating_sub(inner + 1))
 }
 
 /// A field as a cell for the Dynamics sample (invalid UTF-8 counts as text).
