@@ -306,3 +306,22 @@ fn open_all_reports_an_input_that_vanished_before_its_turn() {
     );
     assert!(source.next().is_none());
 }
+
+#[test]
+fn real_account_exports() {
+    for (name, count, column) in [
+        (
+            "d365-demo-generator_Account.csv",
+            33,
+            "Address 1: State/Province",
+        ),
+        ("sfdc-data-cloud-workshop_Account.csv", 22, "BillingCountry"),
+    ] {
+        let Some(path) = real_export(name) else {
+            return;
+        };
+        let rows = read_ok(&path, &SourceOptions::default());
+        assert_eq!(rows.len(), count, "{name}");
+        assert!(rows.iter().all(|r| r.get(column).is_some()), "{name}");
+    }
+}
