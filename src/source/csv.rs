@@ -186,6 +186,16 @@ impl CsvSource {
         }
     }
 
+    /// The row error for a field that is not UTF-8.
+    fn invalid_utf8(&self, record: &ByteRecord, row: u64, field: usize) -> RowError {
+        let column = self.headers.names().get(field).cloned();
+        let offset = record.position().map_or(0, |p| p.byte());
+        let message = format!(
+            "invalid UTF-8 in this field (record at byte {offset}); if the file is not UTF-8, pass its encoding, e.g. `--encoding windows-1252`"
+        );
+        self.row_error(row, column, message)
+    }
+
     /// Read the next record into `self.record`; `Ok(false)` at the end. A failure (I/O, or
     /// undecodable text) ends the reading: the rest of the file cannot be trusted.
     fn read(&mut self) -> Result<bool, RowError> {
@@ -215,25 +225,27 @@ impl CsvSource {
             );
             return Some(Err(self.row_error(row, None, message)));
         }
+        // Validate the record once; a field is then valid if it starts and ends on character
+        // boundaries (what `csv::StringRecord` does, without giving up on the whole file).
+        let whole = std::str::from_utf8(record.as_slice()).ok();
         let mut values = Vec::with_capacity(width + self.aliases.len());
-        for (i, field) in record.iter().enumerate() {
-            let field = match (i + 1 == width, field) {
-                (true, [head @ .., b'\r']) => head,
-                _ => field,
+        for i in 0..width {
+            let text = match whole {
+                Some(whole) => record.range(i).and_then(|range| whole.get(range)),
+                None => record.get(i).and_then(|f| std::str::from_utf8(f).ok()),
             };
-            match std::str::from_utf8(field) {
-                Ok("") => values.push(Cell::Empty),
-                Ok(text) => values.push(Cell::String(text.to_owned())),
-                Err(e) => {
-                    let column = self.headers.names().get(i).cloned();
-                    let offset = record.position().map_or(0, |p| p.byte());
-                    let message = format!(
-                        "invalid UTF-8 in this field (record at byte {offset}, {} bytes into the field); if the file is not UTF-8, pass its encoding, e.g. `--encoding windows-1252`",
-                        e.valid_up_to()
-                    );
-                    return Some(Err(self.row_error(row, column, message)));
-                }
-            }
+            let Some(text) = text else {
+                return Some(Err(self.invalid_utf8(record, row, i)));
+            };
+            let text = if i + 1 == width {
+                text.strip_suffix('\r').unwrap_or(text)
+            } else {
+                text
+            };
+            values.push(match text {
+                "" => Cell::Empty,
+                text => Cell::String(text.to_owned()),
+            });
         }
         for &column in &self.aliases {
             values.push(values.get(column).cloned().unwrap_or(Cell::Empty));

@@ -325,3 +325,28 @@ fn real_account_exports() {
         assert!(rows.iter().all(|r| r.get(column).is_some()), "{name}");
     }
 }
+
+#[test]
+fn invalid_utf8_after_the_first_64_kib_is_a_row_error() {
+    let mut bytes = b"Topic,Customer,Amount\n".to_vec();
+    for i in 0..4000 {
+        bytes.extend(format!("Deal {i},Contoso,{i}\n").as_bytes());
+    }
+    bytes.extend(b"Caf\xe9,Soci\xe9t\xe9,1\nLast,Fabrikam,2\n");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("late-windows1252.csv");
+    std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let results = read_all(&path, &SourceOptions::default());
+    assert_eq!(results.len(), 4002);
+    let err = results[4000]
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        err.contains("late-windows1252.csv:row 4002: Topic: invalid UTF-8"),
+        "{err}"
+    );
+    assert!(err.contains("--encoding windows-1252"), "{err}");
+    assert!(results[4001].is_ok());
+}
