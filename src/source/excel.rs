@@ -8,8 +8,11 @@
 //! passed over). Columns after the last non-empty header cell are ignored.
 //!
 //! Rows carry the sheet's own row number. Dynamics 365 "Export to Excel" columns get
-//! stable aliases (see [`super::dynamics`]). An error cell such as `#N/A` makes its row a
-//! row error naming the column.
+//! stable aliases (see [`super::dynamics`]).
+//!
+//! An error cell such as `#N/A` stays in its row as `Cell::Error("#N/A")`: the mapping fails
+//! the row, naming the column, when it reads that cell, so a `#N/A` in a helper column that
+//! no mapping uses does not block the row.
 //!
 //! Memory: xlsx, xlsm and xlsb load only the sheet read; calamine's xls and ods readers
 //! parse every sheet when the workbook is opened.
@@ -94,8 +97,7 @@ impl ExcelSource {
     }
 
     /// The row at range index `r`; `None` when every cell is empty.
-    fn convert(&self, r: usize) -> Option<Result<Row, RowError>> {
-        let row = u64::from(self.origin_row) + r as u64 + 1;
+    fn convert(&self, r: usize) -> Option<Row> {
         let values: Vec<Cell> = self
             .columns
             .iter()
@@ -104,24 +106,12 @@ impl ExcelSource {
         if values.iter().take(self.width).all(|v| *v == Cell::Empty) {
             return None;
         }
-        if let Some((i, Cell::Error(error))) = values
-            .iter()
-            .enumerate()
-            .find(|(_, v)| matches!(v, Cell::Error(_)))
-        {
-            return Some(Err(RowError {
-                file: Arc::clone(&self.file),
-                row,
-                column: self.headers.names().get(i).cloned(),
-                message: format!("error cell {error}"),
-            }));
-        }
-        Some(Ok(Row {
+        Some(Row {
             file: Arc::clone(&self.file),
-            row,
+            row: u64::from(self.origin_row) + r as u64 + 1,
             headers: Arc::clone(&self.headers),
             values,
-        }))
+        })
     }
 }
 
@@ -132,8 +122,8 @@ impl Iterator for ExcelSource {
         while self.next < self.range.height() {
             let r = self.next;
             self.next += 1;
-            if let Some(result) = self.convert(r) {
-                return Some(result);
+            if let Some(row) = self.convert(r) {
+                return Some(Ok(row));
             }
         }
         None

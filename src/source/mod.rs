@@ -8,7 +8,8 @@
 //! [`open_all`] several in order; [`SourceOptions::from_args`] turns the input flags into
 //! options. The readers and what they promise:
 //! - delimited text (`csv.rs`): every cell is text or empty; the mapping converts types;
-//! - workbooks (`excel.rs`, `cell.rs`): one sheet, typed cells, error cells as row errors;
+//! - workbooks (`excel.rs`, `cell.rs`): one sheet, typed cells; an error cell (`#N/A`) is
+//!   `Cell::Error`, which fails the row when the mapping reads it;
 //! - Dynamics 365 exports ([`dynamics`]): the hidden re-import columns also appear as
 //!   `Dynamics Record Id`, `Dynamics Row Checksum` and `Dynamics Modified On`;
 //! - Dataverse Web API JSON (`dataverse.rs`, `json.rs`): fields by logical name,
