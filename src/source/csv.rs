@@ -96,7 +96,10 @@ impl CsvSource {
         let mut text = BufReader::with_capacity(SNIFF_BYTES, decoded);
         let delimiter = match opts.delimiter {
             Some(d) => d,
-            None => detect_delimiter(text.fill_buf().map_err(io_err)?),
+            None => detect_delimiter(
+                text.fill_buf().map_err(io_err)?,
+                opts.header_row.unwrap_or(1),
+            ),
         };
         let reader = ReaderBuilder::new()
             .has_headers(false)
@@ -349,18 +352,21 @@ fn check_utf8(path: &Path, head: &[u8]) -> Result<(), SourceError> {
     }
 }
 
-/// Pick `,`, `;` or tab: the one that occurs most often outside quotes in the first line.
-/// Ties and a line with none of them give `,`.
-fn detect_delimiter(head: &[u8]) -> u8 {
+/// Pick `,`, `;` or tab: the one that occurs most often outside quotes on the header line
+/// (line `header_line`, 1-based). Ties and a line with none of them give `,`.
+fn detect_delimiter(head: &[u8], header_line: u32) -> u8 {
     let mut counts = [0usize; 3];
     let mut quoted = false;
+    let mut line = 1;
     for &b in head {
+        let on_header = line == header_line;
         match b {
             b'"' => quoted = !quoted,
-            b'\n' if !quoted => break,
-            b',' if !quoted => counts[0] += 1,
-            b';' if !quoted => counts[1] += 1,
-            b'\t' if !quoted => counts[2] += 1,
+            b'\n' if !quoted && on_header => break,
+            b'\n' if !quoted => line += 1,
+            b',' if !quoted && on_header => counts[0] += 1,
+            b';' if !quoted && on_header => counts[1] += 1,
+            b'\t' if !quoted && on_header => counts[2] += 1,
             _ => {}
         }
     }

@@ -350,3 +350,16 @@ fn invalid_utf8_after_the_first_64_kib_is_a_row_error() {
     assert!(err.contains("--encoding windows-1252"), "{err}");
     assert!(results[4001].is_ok());
 }
+
+#[test]
+fn delimiter_is_detected_on_the_given_header_row() {
+    let opts = SourceOptions {
+        header_row: Some(3),
+        ..SourceOptions::default()
+    };
+    let rows = read_ok(&fixture("semicolon-header-in-row-3.csv"), &opts);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(text(&rows[0], "Amount"), "1,5");
+    assert_eq!(text(&rows[0], "Notes"), "x, y");
+    assert_eq!(rows[0].row, 4);
+}

@@ -136,7 +136,7 @@ fn header_in_row_2() -> Result<Vec<u8>, XlsxError> {
     let sheet = workbook.add_worksheet();
     let date_format = Format::new().set_num_format("yyyy-mm-dd");
     sheet.write_string(0, 0, "Opportunities exported by admin")?;
-    for (c, header) in ["Topic", "Close Date", "Amount", "Won", "Lookup"]
+    for (c, header) in ["Topic", "Close Date", "Amount", "Won", "Lookup", "Call at"]
         .iter()
         .enumerate()
     {
@@ -156,6 +156,8 @@ fn header_in_row_2() -> Result<Vec<u8>, XlsxError> {
     )?;
     sheet.write_string(5, 0, "Gamma")?;
     sheet.write_number(5, 2, -0.25)?;
+    let time_format = Format::new().set_num_format("hh:mm");
+    sheet.write_datetime_with_format(5, 5, &ExcelDateTime::from_hms(7, 30, 0)?, &time_format)?;
     Ok(buffer(workbook))
 }
 
@@ -189,6 +191,7 @@ fn header_row_is_detected_below_a_title_or_given() {
         assert_eq!(gamma.row, 6);
         assert_eq!(gamma.get("Amount"), Some(&Cell::Float(-0.25)));
         assert_eq!(gamma.get("Close Date"), Some(&Cell::Empty));
+        assert_eq!(text(gamma, "Call at"), "7:30:00", "a time of day is text");
     }
 }
 
