@@ -93,14 +93,13 @@ impl CsvSource {
                     .build(raw),
             ),
         };
-        let mut text = BufReader::with_capacity(SNIFF_BYTES, decoded);
+        let mut decoded = decoded;
+        let prefix = read_prefix(&mut decoded).map_err(io_err)?;
         let delimiter = match opts.delimiter {
             Some(d) => d,
-            None => detect_delimiter(
-                text.fill_buf().map_err(io_err)?,
-                opts.header_row.unwrap_or(1),
-            ),
+            None => detect_delimiter(&prefix, opts.header_row.unwrap_or(1)),
         };
+        let text = std::io::Cursor::new(prefix).chain(decoded);
         let reader = ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -350,6 +349,14 @@ fn check_utf8(path: &Path, head: &[u8]) -> Result<(), SourceError> {
             })
         }
     }
+}
+
+/// The first [`SNIFF_BYTES`] of the text (less at the end of the input): one `read` of a
+/// decoder may return only a few bytes.
+fn read_prefix(input: &mut dyn Read) -> std::io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    input.take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
+    Ok(prefix)
 }
 
 /// Pick `,`, `;` or tab: the one that occurs most often outside quotes on the header line

@@ -363,3 +363,15 @@ fn delimiter_is_detected_on_the_given_header_row() {
     assert_eq!(text(&rows[0], "Notes"), "x, y");
     assert_eq!(rows[0].row, 4);
 }
+
+#[test]
+fn utf16_without_bom_needs_the_encoding_flag() {
+    let content = "Topic\tCustomer\r\nÉclair\tZürich AG\r\n";
+    let bytes: Vec<u8> = content.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("utf16le-no-bom.txt");
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+    let rows = read_ok(&path, &with_encoding("utf-16le"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(text(&rows[0], "Customer"), "Zürich AG");
+}
