@@ -362,7 +362,7 @@ fn read_prefix(input: &mut dyn Read) -> std::io::Result<Vec<u8>> {
 /// Pick `,`, `;` or tab: the one that occurs most often outside quotes on the header line
 /// (line `header_line`, 1-based). Ties and a line with none of them give `,`.
 fn detect_delimiter(head: &[u8], header_line: u32) -> u8 {
-    let mut counts = [0usize; 3];
+    let (mut comma, mut semicolon, mut tab) = (0usize, 0usize, 0usize);
     let mut quoted = false;
     let mut line = 1;
     for &b in head {
@@ -371,13 +371,12 @@ fn detect_delimiter(head: &[u8], header_line: u32) -> u8 {
             b'"' => quoted = !quoted,
             b'\n' if !quoted && on_header => break,
             b'\n' if !quoted => line += 1,
-            b',' if !quoted && on_header => counts[0] += 1,
-            b';' if !quoted && on_header => counts[1] += 1,
-            b'\t' if !quoted && on_header => counts[2] += 1,
+            b',' if !quoted && on_header => comma += 1,
+            b';' if !quoted && on_header => semicolon += 1,
+            b'\t' if !quoted && on_header => tab += 1,
             _ => {}
         }
     }
-    let [comma, semicolon, tab] = counts;
     if semicolon > comma && semicolon >= tab {
         b';'
     } else if tab > comma && tab > semicolon {

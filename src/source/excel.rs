@@ -65,17 +65,11 @@ impl ExcelSource {
             None => detect_header(&range),
         }
         .ok_or_else(no_header)?;
-        let mut names: Vec<String> = (0..range.width())
-            .map(|c| range.get((header, c)).map(header_text).unwrap_or_default())
-            .collect();
-        let width = names
-            .iter()
-            .rposition(|n| !n.is_empty())
-            .map_or(0, |i| i + 1);
+        let mut names = header_names(&range, header);
+        let width = names.len();
         if width == 0 {
             return Err(no_header());
         }
-        names.truncate(width);
         let mut columns: Vec<usize> = (0..width).collect();
         let sample: Vec<Vec<Cell>> = (header + 1..range.height())
             .take(SCAN_ROWS)
@@ -137,6 +131,19 @@ impl RowSource for ExcelSource {
     fn headers(&self) -> Option<Arc<Headers>> {
         Some(Arc::clone(&self.headers))
     }
+}
+
+/// The header row's names, up to the last non-empty one.
+fn header_names(range: &Range<Data>, header: usize) -> Vec<String> {
+    let mut names: Vec<String> = (0..range.width())
+        .map(|c| range.get((header, c)).map(header_text).unwrap_or_default())
+        .collect();
+    let width = names
+        .iter()
+        .rposition(|n| !n.is_empty())
+        .map_or(0, |i| i + 1);
+    names.truncate(width);
+    names
 }
 
 fn cell_at(range: &Range<Data>, r: usize, c: usize) -> Cell {
