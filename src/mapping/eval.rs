@@ -14,23 +14,7 @@ use crate::source::{Cell, Row};
 
 /// The enum values allowed at a payload path (see `referral::allowed_values`).
 pub fn allowed_values(path: &str) -> Option<&'static [&'static str]> {
-    let _ = path;
-    None
-}
-
-fn country_code(name: &str) -> Option<&'static str> {
-    match name.to_lowercase().as_str() {
-        "united states" | "us" | "usa" => Some("US"),
-        "deutschland" | "germany" | "de" => Some("DE"),
-        _ => None,
-    }
-}
-
-fn currency_code(name: &str) -> Option<&'static str> {
-    match name.to_lowercase().as_str() {
-        "us dollar" | "usd" => Some("USD"),
-        _ => None,
-    }
+    crate::referral::allowed_values(path)
 }
 
 /// A raw value from a cell; an error cell (`#N/A`) is an error of the row.
@@ -58,7 +42,6 @@ enum ReadError {
 /// One row being mapped: its cells, the positions of the mapping's columns in it, and the
 /// rows its lookups matched.
 pub struct RowCtx<'r> {
-    pub mapping: &'r Mapping,
     pub row: &'r Row,
     pub cols: &'r [Option<usize>],
     pub lookups: Vec<Result<&'r [Cell], String>>,
@@ -67,7 +50,6 @@ pub struct RowCtx<'r> {
 impl<'r> RowCtx<'r> {
     pub fn new(mapping: &'r Mapping, row: &'r Row, cols: &'r [Option<usize>]) -> Self {
         let mut ctx = RowCtx {
-            mapping,
             row,
             cols,
             lookups: Vec::with_capacity(mapping.lookups.len()),
@@ -104,6 +86,8 @@ impl<'r> RowCtx<'r> {
         }
     }
 
+    /// A column's raw value. A column the row lacks reads as empty: inputs with a fixed
+    /// header are checked up front (`records`), and a JSON record leaves out null fields.
     fn column(&self, id: usize) -> Result<Raw<'r>, ReadError> {
         match self.cols.get(id).copied().flatten() {
             Some(i) => self
@@ -112,13 +96,7 @@ impl<'r> RowCtx<'r> {
                 .get(i)
                 .map_or(Ok(Raw::Empty), raw_of)
                 .map_err(ReadError::Cell),
-            None => {
-                let name = self.mapping.columns.get(id).map_or("?", String::as_str);
-                Err(ReadError::Cell(format!(
-                    "column {name:?} is not in {}",
-                    self.row.file.display()
-                )))
-            }
+            None => Ok(Raw::Empty),
         }
     }
 
@@ -259,8 +237,8 @@ fn map_convert(leaf: &Leaf, raw: Raw<'_>) -> Result<Option<Value>, String> {
     };
     let text = raw.text();
     let found = match map.builtin {
-        Some(Builtin::Country) => country_code(&text).map(Value::from),
-        Some(Builtin::Currency) => currency_code(&text).map(Value::from),
+        Some(Builtin::Country) => crate::referral::country_code(&text).map(Value::from),
+        Some(Builtin::Currency) => crate::referral::currency_code(&text).map(Value::from),
         None => map.entries.get(&text.to_lowercase()).cloned(),
     };
     let out = found.or_else(|| map.default.clone()).ok_or_else(|| {

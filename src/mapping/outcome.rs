@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::diag::Diagnostics;
 use super::eval::RowCtx;
 use super::load::Mapping;
 use crate::source::{Headers, Row, RowError, RowSource, SourceOptions};
@@ -107,12 +108,17 @@ pub fn records(
             }
         }
     };
-    if let Some(headers) = &headers {
-        let input = inputs.first().cloned().unwrap_or_default();
-        let missing = mapping.check_columns(headers, &input);
-        if !missing.is_empty() {
-            return Err(crate::Error::Mapping(missing));
+    let mut missing = Diagnostics::default();
+    if let (Some(headers), Some(input)) = (&headers, inputs.first()) {
+        missing.0.extend(mapping.check_columns(headers, input).0);
+    }
+    for input in inputs.iter().skip(1) {
+        if let Some(headers) = crate::source::open(input, opts)?.headers() {
+            missing.0.extend(mapping.check_columns(&headers, input).0);
         }
+    }
+    if !missing.is_empty() {
+        return Err(crate::Error::Mapping(missing));
     }
     Ok(Driver {
         mapping: mapping.clone(),
