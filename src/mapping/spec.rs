@@ -105,7 +105,7 @@ impl Loader<'_> {
                 .at(item_span(whole), format!("{}: {msg}", target.path));
             return None;
         }
-        leaf.source = self.source(table, leaf)?;
+        leaf.source = self.source(table, target, leaf)?;
         self.conversion(table, target, leaf);
         if let Some(item) = get("map") {
             leaf.map = self.value_map(item, target);
@@ -132,7 +132,12 @@ impl Loader<'_> {
         Some(())
     }
 
-    fn source(&mut self, table: &dyn TableLike, leaf: &mut Leaf) -> Option<Source> {
+    fn source(
+        &mut self,
+        table: &dyn TableLike,
+        target: &Target<'_>,
+        leaf: &mut Leaf,
+    ) -> Option<Source> {
         let lookup = match table.get("lookup") {
             Some(item) => Some(self.lookup_ref(item)?),
             None => None,
@@ -165,9 +170,10 @@ impl Loader<'_> {
             leaf.label = Some(text.to_string());
             return self.template(text, item_span(item)).map(Source::Template);
         }
-        table
-            .get("value")
-            .map(|item| Source::Literal(to_json(item)))
+        let item = table.get("value")?;
+        let value = to_json(item);
+        self.check_enum(&value, target, item_span(item));
+        Some(Source::Literal(value))
     }
 
     /// Parse `text {Column} text`, with `{{` and `}}` for literal braces.
@@ -190,8 +196,16 @@ impl Loader<'_> {
                     literal.push('}');
                 }
                 '{' => {
-                    let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                    if name.trim().is_empty() || name.contains('{') {
+                    let mut name = String::new();
+                    let mut closed = false;
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                        name.push(c);
+                    }
+                    if !closed || name.trim().is_empty() || name.contains('{') {
                         self.diag.at(
                             span,
                             format!("template {text:?}: empty or unclosed `{{…}}`"),
@@ -380,14 +394,13 @@ impl Loader<'_> {
             && !allowed.contains(&s.as_str())
         {
             let hint = did_you_mean(s, allowed);
-            self.diag.at(
-                span,
-                format!(
-                    "{}: {s:?} is not a valid value{hint} (one of {})",
-                    target.path,
-                    allowed.join(", ")
-                ),
-            );
+            let list = if allowed.len() <= 25 {
+                format!(" (one of {})", allowed.join(", "))
+            } else {
+                String::new()
+            };
+            let message = format!("{}: {s:?} is not a valid value{hint}{list}", target.path);
+            self.diag.at(span, message);
         }
     }
 
