@@ -118,13 +118,15 @@ pub fn cell_key(cell: &Cell) -> String {
 }
 
 impl Lookup {
-    /// The row matching `key`: `Ok(Some)` for one match, an error message for none or several.
+    /// The row matching `key` (trimmed, ignoring case), or why there is not exactly one.
     pub fn find(&self, key: &str) -> Result<&[Cell], String> {
-        match self
-            .index
-            .get(&key.trim().to_lowercase())
-            .map(Vec::as_slice)
-        {
+        let key = key.trim();
+        let found = if key.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+            self.index.get(&key.to_lowercase())
+        } else {
+            self.index.get(key)
+        };
+        match found.map(Vec::as_slice) {
             Some([one]) => self
                 .rows
                 .get(*one)

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::compiled::Node;
 use super::diag::Diagnostics;
 use super::eval::RowCtx;
 use super::load::Mapping;
@@ -234,13 +235,15 @@ impl Mapping {
                 None
             }
         };
-        let mut referral = Map::new();
+        let members = match &self.fields {
+            Node::Object(members) => members.as_slice(),
+            Node::Leaf(_) | Node::Groups(_) => &[],
+        };
+        let mut referral = Map::with_capacity(members.len() + 1);
         if let Some(id) = &external_id {
             referral.insert("externalReferenceId".into(), Value::String(id.clone()));
         }
-        if let Some(Value::Object(fields)) = ctx.node(&self.fields, &mut problems) {
-            referral.extend(fields);
-        }
+        ctx.members_into(members, &mut referral, &mut problems);
         let referral = Value::Object(referral);
         let connected = self.connected(&ctx, &referral, &mut problems);
         if problems.is_empty() {
