@@ -121,6 +121,8 @@ pub enum Node {
 pub struct Filter {
     pub leaf: Leaf,
     pub test: FilterTest,
+    /// The mapping's own words for a skipped row, in place of the generated reason.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]

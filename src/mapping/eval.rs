@@ -200,7 +200,7 @@ impl<'r> RowCtx<'r> {
         let text = raw.text();
         let label = filter.leaf.label.as_deref().unwrap_or("filter");
         let eq = |list: &[String]| list.iter().any(|w| w.trim().eq_ignore_ascii_case(&text));
-        Ok(match &filter.test {
+        let skipped = match &filter.test {
             FilterTest::In(list) if !eq(list) => Some(format!(
                 "{label} is {text:?}, not {}",
                 list.iter()
@@ -211,7 +211,8 @@ impl<'r> RowCtx<'r> {
             FilterTest::NotIn(list) if eq(list) => Some(format!("{label} is {text:?}")),
             FilterTest::NotEmpty if text.is_empty() => Some(format!("{label} is empty")),
             FilterTest::In(_) | FilterTest::NotIn(_) | FilterTest::NotEmpty => None,
-        })
+        };
+        Ok(skipped.map(|generated| filter.reason.clone().unwrap_or(generated)))
     }
 }
 

@@ -205,36 +205,11 @@ impl Mapping {
     pub fn map_row(&self, row: &Row, cols: &[Option<usize>]) -> RowOutcome {
         let ctx = RowCtx::new(self, row, cols);
         let mut problems = Vec::new();
-        for filter in &self.filters {
-            match ctx.filtered(filter) {
-                Ok(None) => {}
-                Ok(Some(reason)) => {
-                    return RowOutcome::Skipped {
-                        file: row.file.clone(),
-                        row: row.row,
-                        reason,
-                    };
-                }
-                Err(message) => problems.push(Problem {
-                    column: filter.leaf.label.clone(),
-                    path: "filter".into(),
-                    message,
-                }),
-            }
+        if let Some(reason) = self.skip_reason(&ctx, &mut problems) {
+            let (file, row) = (row.file.clone(), row.row);
+            return RowOutcome::Skipped { file, row, reason };
         }
-        let external_id = match ctx.leaf(&self.external_id) {
-            Ok(Some(Value::String(s))) => Some(s),
-            Ok(Some(other)) => Some(other.to_string()),
-            Ok(None) => None,
-            Err(message) => {
-                problems.push(Problem {
-                    column: self.external_id.label.clone(),
-                    path: "externalReferenceId".into(),
-                    message,
-                });
-                None
-            }
-        };
+        let external_id = self.external_id(&ctx, &mut problems);
         let members = match &self.fields {
             Node::Object(members) => members.as_slice(),
             Node::Leaf(_) | Node::Groups(_) => &[],
@@ -252,19 +227,54 @@ impl Mapping {
                 self.validate("connected.", c, &mut problems);
             }
         }
+        let (file, row) = (row.file.clone(), row.row);
         match (external_id, problems.is_empty()) {
             (Some(external_id), true) => RowOutcome::Mapped(MappedRecord {
                 external_id,
                 referral,
                 connected,
-                file: row.file.clone(),
-                row: row.row,
+                file,
+                row,
             }),
             _ => RowOutcome::Invalid(RowFailure {
-                file: row.file.clone(),
-                row: row.row,
+                file,
+                row,
                 problems,
             }),
+        }
+    }
+
+    /// Why the filters drop the row, if they do (a filter that cannot read its value is a
+    /// problem of the row).
+    fn skip_reason(&self, ctx: &RowCtx<'_>, problems: &mut Vec<Problem>) -> Option<String> {
+        for filter in &self.filters {
+            match ctx.filtered(filter) {
+                Ok(None) => {}
+                Ok(Some(reason)) => return Some(reason),
+                Err(message) => problems.push(Problem {
+                    column: filter.leaf.label.clone(),
+                    path: "filter".into(),
+                    message,
+                }),
+            }
+        }
+        None
+    }
+
+    /// The row's external id as text, or a problem.
+    fn external_id(&self, ctx: &RowCtx<'_>, problems: &mut Vec<Problem>) -> Option<String> {
+        match ctx.leaf(&self.external_id) {
+            Ok(Some(Value::String(s))) => Some(s),
+            Ok(Some(other)) => Some(other.to_string()),
+            Ok(None) => None,
+            Err(message) => {
+                problems.push(Problem {
+                    column: self.external_id.label.clone(),
+                    path: "externalReferenceId".into(),
+                    message,
+                });
+                None
+            }
         }
     }
 

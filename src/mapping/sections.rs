@@ -117,7 +117,11 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            out.push(Filter { leaf, test });
+            let reason = table
+                .get("reason")
+                .and_then(Item::as_str)
+                .map(str::to_string);
+            out.push(Filter { leaf, test, reason });
         }
         out
     }

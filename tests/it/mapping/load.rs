@@ -238,3 +238,9 @@ fn unreadable_mapping_file_is_a_diagnostic() {
             .starts_with("/nonexistent/m.toml:1:1: cannot read the mapping file")
     );
 }
+
+#[test]
+fn only_version_1_is_known() {
+    let got = diagnostics("version = 2\nexternal_id = \"Id\"\n[fields]\nname = \"Name\"\n");
+    assert_eq!(got, ["bad.toml:1:11: `version` must be 1"]);
+}
