@@ -131,7 +131,7 @@ impl Mapping {
     pub fn check_columns(&self, headers: &Headers, input: &Path) -> Diagnostics {
         let mut out = Diagnostics::default();
         for (name, pos) in self.columns.iter().zip(&self.column_pos) {
-            if headers.index_of(name).is_some() {
+            if headers.index_of(name).is_some() || null_navigation(headers, name) {
                 continue;
             }
             let names = headers.names().iter().map(String::as_str);
@@ -147,6 +147,16 @@ impl Mapping {
         }
         out
     }
+}
+
+/// Whether `name` is a field of an expanded navigation property that is null in this
+/// record (`parentcontactid.firstname` when the record has `"parentcontactid": null`):
+/// Dataverse leaves the fields of a null expansion out, so they read as empty.
+fn null_navigation(headers: &Headers, name: &str) -> bool {
+    name.split_once('.').is_some_and(|(parent, field)| {
+        let logical = |s: &str| !s.is_empty() && !s.contains(char::is_whitespace);
+        logical(parent) && logical(field) && headers.index_of(parent).is_some()
+    })
 }
 
 /// The closest header by edit distance of normalised names.

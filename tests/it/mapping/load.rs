@@ -244,3 +244,21 @@ fn only_version_1_is_known() {
     let got = diagnostics("version = 2\nexternal_id = \"Id\"\n[fields]\nname = \"Name\"\n");
     assert_eq!(got, ["bad.toml:1:11: `version` must be 1"]);
 }
+
+#[test]
+fn fields_of_a_null_expansion_are_not_missing_columns() {
+    let mapping = compile(&format!(
+        "{BASE}\ncustomerProfile.team = [{{ email = \"parentcontactid.emailaddress1\" }}]\n"
+    ));
+    let headers = Headers::new(
+        ["Id", "Name", "Customer", "parentcontactid"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    );
+    assert!(
+        mapping
+            .check_columns(&headers, Path::new("page.json"))
+            .is_empty()
+    );
+}
