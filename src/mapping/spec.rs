@@ -91,15 +91,12 @@ impl Loader<'_> {
             .into_iter()
             .filter(|k| get(k).is_some())
             .collect();
-        if sources.len() != 1 {
-            let msg = if sources.is_empty() {
-                "needs one of `column`, `value` or `template`".to_string()
-            } else {
-                format!(
-                    "has both `{}` and `{}`; give only one",
-                    sources[0], sources[1]
-                )
-            };
+        let conflict = match sources.as_slice() {
+            [_] => None,
+            [] => Some("needs one of `column`, `value` or `template`".to_string()),
+            [a, b, ..] => Some(format!("has both `{a}` and `{b}`; give only one")),
+        };
+        if let Some(msg) = conflict {
             self.diag
                 .at(item_span(whole), format!("{}: {msg}", target.path));
             return None;

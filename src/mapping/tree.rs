@@ -151,8 +151,13 @@ impl Loader<'_> {
         };
         let mut nodes = Vec::new();
         for (i, element) in elements.iter().enumerate() {
+            let Some(segment) = index_segment(i) else {
+                let msg = format!("{}: at most {MAX_GROUPS} column groups", path.join("."));
+                self.diag.at(item_span(element), msg);
+                break;
+            };
             let mut element_path = path.to_vec();
-            element_path.push(index_segment(i));
+            element_path.push(segment);
             nodes.push(self.object(element, inner, &element_path));
         }
         Node::Groups(nodes)
@@ -246,10 +251,15 @@ fn enum_path(resolved: &targets::Resolved, path: &[&'static str]) -> Option<Stri
     }
 }
 
+/// The most column groups one array may have.
+const MAX_GROUPS: usize = 32;
+
 /// `[0]`, `[1]`… as static segments for element paths.
-fn index_segment(i: usize) -> &'static str {
-    const SEGMENTS: &[&str] = &[
-        "[0]", "[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "[8]", "[9]",
+fn index_segment(i: usize) -> Option<&'static str> {
+    const SEGMENTS: [&str; MAX_GROUPS] = [
+        "[0]", "[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "[8]", "[9]", "[10]", "[11]",
+        "[12]", "[13]", "[14]", "[15]", "[16]", "[17]", "[18]", "[19]", "[20]", "[21]", "[22]",
+        "[23]", "[24]", "[25]", "[26]", "[27]", "[28]", "[29]", "[30]", "[31]",
     ];
-    SEGMENTS.get(i).copied().unwrap_or("[n]")
+    SEGMENTS.get(i).copied()
 }
