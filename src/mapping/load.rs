@@ -53,6 +53,8 @@ pub struct Loader<'a> {
     pub tables: HashMap<String, Arc<ValueMap>>,
     pub lookups: Vec<Lookup>,
     pub overrides: &'a [(String, PathBuf)],
+    /// Lookups declared but not loaded (already reported).
+    pub failed_lookups: Vec<String>,
     pub labels: HashMap<String, Option<String>>,
     pub seen: HashMap<String, Pos>,
 }
@@ -92,6 +94,7 @@ impl Mapping {
             tables: HashMap::new(),
             lookups: Vec::new(),
             overrides,
+            failed_lookups: Vec::new(),
             labels: HashMap::new(),
             seen: HashMap::new(),
         };

@@ -44,8 +44,9 @@ impl Loader<'_> {
         let (headers, rows) = match read_all(&file) {
             Ok(read) => read,
             Err(e) => {
-                self.diag
-                    .at(item_span(file_item), format!("lookup `{name}`: {e}"));
+                let hint = format!("or give the file with --lookup {name}=PATH");
+                let msg = format!("lookup `{name}`: {e} ({hint})");
+                self.diag.at(item_span(file_item), msg);
                 return None;
             }
         };

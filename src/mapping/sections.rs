@@ -129,7 +129,8 @@ impl Loader<'_> {
     pub fn lookup_ref(&mut self, item: &Item) -> Option<usize> {
         let name = item.as_str().unwrap_or("");
         let found = self.lookups.iter().position(|l| l.name == name);
-        if found.is_none() {
+        // A lookup that failed to load was reported once already.
+        if found.is_none() && !self.failed_lookups.iter().any(|n| n == name) {
             let names: Vec<&str> = self.lookups.iter().map(|l| l.name.as_str()).collect();
             let hint = did_you_mean(name, &names);
             self.diag
@@ -177,8 +178,9 @@ impl Loader<'_> {
                 continue;
             };
             self.unknown_keys(table, LOOKUP_KEYS, &format!("lookup `{name}`"));
-            if let Some(lookup) = self.lookup(name, table, lookup_item) {
-                self.lookups.push(lookup);
+            match self.lookup(name, table, lookup_item) {
+                Some(lookup) => self.lookups.push(lookup),
+                None => self.failed_lookups.push(name.to_string()),
             }
         }
     }

@@ -150,6 +150,7 @@ key = "K"
 on = "Customer"
 [fields]
 name = "Name"
+customerProfile.name = { lookup = "missing", column = "Name" }
 "#;
     let path = dir.path().join("m.toml");
     let got: Vec<String> = match Mapping::from_str(&path, text, &[]) {
@@ -168,6 +169,7 @@ name = "Name"
     assert!(got[0].ends_with("did you mean `Account Name`?"), "{got:#?}");
     assert!(got[1].starts_with("7:8: lookup `missing`:"), "{got:#?}");
     assert!(got[1].contains("nope.csv"), "{got:#?}");
+    assert!(got[1].ends_with("(or give the file with --lookup missing=PATH)"), "{got:#?}");
 }
 
 #[test]
