@@ -169,7 +169,10 @@ customerProfile.name = { lookup = "missing", column = "Name" }
     assert!(got[0].ends_with("did you mean `Account Name`?"), "{got:#?}");
     assert!(got[1].starts_with("7:8: lookup `missing`:"), "{got:#?}");
     assert!(got[1].contains("nope.csv"), "{got:#?}");
-    assert!(got[1].ends_with("(or give the file with --lookup missing=PATH)"), "{got:#?}");
+    assert!(
+        got[1].ends_with("(or give the file with --lookup missing=PATH)"),
+        "{got:#?}"
+    );
 }
 
 #[test]
