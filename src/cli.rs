@@ -48,9 +48,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Map an input through a mapping and print one Referral JSON per line.
     ///
-    /// Valid rows go to stdout as NDJSON; row errors go to stderr as `INPUT:row N: field:
-    /// message`, followed by a `rows: R, valid: V, invalid: I, skipped: S` line. Exits 0 when
-    /// no row is invalid, 1 otherwise. Writes no state.
+    /// Valid rows go to stdout as NDJSON (a Shared referral is followed by its connected
+    /// Microsoft referral); row errors go to stderr as `INPUT:row N: field: message`, followed
+    /// by a `rows: R, valid: V, invalid: I, skipped: S` line. Exits 0 when no row is invalid,
+    /// 1 otherwise. Writes no state.
     Preview(PreviewArgs),
     /// Print the JSON Schema of mapping files (for editor completion and validation).
     MappingSchema,
@@ -143,6 +144,10 @@ pub struct CheckArgs {
     pub mapping: PathBuf,
     /// An input to check the mapping's column references against.
     pub input: Option<PathBuf>,
+    /// Read a mapping's lookup from this file instead of the one the mapping names, as
+    /// `NAME=PATH` (e.g. `--lookup account=Account.csv`); repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub lookup: Vec<String>,
     #[command(flatten)]
     pub input_args: InputArgs,
 }
@@ -158,6 +163,10 @@ pub struct PreviewArgs {
     /// Stop after N rows.
     #[arg(long)]
     pub limit: Option<u64>,
+    /// Read a mapping's lookup from this file instead of the one the mapping names, as
+    /// `NAME=PATH` (e.g. `--lookup account=Account.csv`); repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub lookup: Vec<String>,
     #[command(flatten)]
     pub input_args: InputArgs,
 }
