@@ -12,7 +12,9 @@
 //! Why our own GCRA and not `governor`: governor answers "not until X" and the caller sleeps
 //! and asks again; with burst 1 its state becomes `max(TAT, now) + T`, so every timer
 //! oversleep (tokio timers have millisecond granularity, plus scheduling on a busy machine) is
-//! lost for good and the achieved rate falls below the limit (by ~5–10 % at 100/s). Here a
+//! lost for good and the achieved rate falls below the limit. Measured here with 16 workers
+//! on 2 busy cores over 3 s: governor with burst 1 reached 96.8 % of 50/s, 89.6 % of 100/s and
+//! 86.0 % of 200/s; this limiter 100.1–100.6 % of each (the benchmark needs ≥ 97 %). Here a
 //! caller *reserves* its slot under a mutex and then sleeps until it, so queued workers sit on
 //! an exact grid of `T` and oversleeping shifts one request, not all later ones. The same
 //! state holds the adaptive rate and the "not before" instant, so there is no limiter to swap

@@ -384,3 +384,51 @@ async fn a_rejected_static_token_fails_without_leaking() {
     }
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_token_the_sandbox_calls_expired_is_refreshed_on_401() {
+    let sandbox = sandbox_with(SandboxConfig {
+        token_lifetime: Duration::from_secs(1),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let settings = OAuthSettings {
+        token_url: format!("{}/oauth2/token", sandbox.base_url),
+        client_id: "client".into(),
+        client_secret: None,
+        refresh_token: None,
+        username: Some("admin@partner.example".into()),
+        password: Some(Secret::new("pa55word")),
+        resource: "https://api.partner.microsoft.com".into(),
+        refresh_margin: Duration::ZERO,
+    };
+    let auth = TokenSource::oauth(settings, Duration::from_secs(5)).expect("oauth");
+    let client = ApiClient::new(config(&sandbox.base_url), auth.clone(), None).expect("client");
+    // The sandbox's tokens expire on a whole second (`expires_on`); ours counts 1 s from the
+    // request. Take the token at mid-second, so that at +0.6 s the sandbox already refuses it
+    // while our cache still holds it as fresh.
+    let fraction = i64::from(jiff::Timestamp::now().subsec_nanosecond());
+    let to_mid_second = (1_500_000_000 - fraction).rem_euclid(1_000_000_000);
+    tokio::time::sleep(Duration::from_nanos(to_mid_second.unsigned_abs())).await;
+    let first = auth.token().await.expect("token");
+    let created = client
+        .create(&referral("CRM-401"), Uuid::new_v4())
+        .await
+        .expect("created");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        auth.token().await.expect("cached"),
+        first,
+        "still fresh by our clock"
+    );
+    client
+        .get(created.id())
+        .await
+        .expect("served after one refresh");
+    assert_ne!(
+        auth.token().await.expect("token"),
+        first,
+        "replaced after the 401"
+    );
+    sandbox.shutdown().await;
+}
