@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, Url};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -35,7 +35,7 @@ use self::pages::encode_query_value;
 use self::types::{Answer, Call, referral_of, serialize, updated_of};
 pub use self::types::{ApiReferral, PatchKind, PatchOp, Updated};
 use crate::cli::ApiArgs;
-use crate::upload::auth::TokenSource;
+use crate::upload::auth::{AuthError, TokenSource};
 use crate::upload::rate_limit::RateLimiter;
 use crate::upload::retry::{self, RetryPolicy};
 use crate::upload::secret::Secret;
@@ -352,14 +352,16 @@ impl ApiClient {
         self.send(call, &token, attempt).await
     }
 
-    /// Send once; a non-2xx answer is an error.
-    async fn send(&self, call: &Call, token: &Secret, attempt: u32) -> Result<Answer, ApiError> {
-        let path = call.url.path().to_owned();
+    /// The request of one attempt: the contract's headers, fresh per-attempt ids.
+    fn request(&self, call: &Call, token: &Secret) -> Result<reqwest::RequestBuilder, ApiError> {
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| ApiError::Auth(AuthError::InvalidToken))?;
+        bearer.set_sensitive(true);
         let mut request = self
             .inner
             .http
             .request(call.method.clone(), call.url.clone())
-            .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
+            .header(AUTHORIZATION, bearer)
             .header(ACCEPT, "application/json")
             .header("MS-CorrelationId", Uuid::new_v4().to_string())
             .header("client-request-id", Uuid::new_v4().to_string());
@@ -377,6 +379,13 @@ impl ApiClient {
         if call.prefer_representation {
             request = request.header("Prefer", "return=representation");
         }
+        Ok(request)
+    }
+
+    /// Send once; a non-2xx answer is an error.
+    async fn send(&self, call: &Call, token: &Secret, attempt: u32) -> Result<Answer, ApiError> {
+        let path = call.url.path().to_owned();
+        let request = self.request(call, token)?;
         let started = Instant::now();
         let response = request
             .send()
