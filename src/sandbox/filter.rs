@@ -235,4 +235,21 @@ mod tests {
             assert!(Filter::parse(text).is_err(), "{text} accepted");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_fails_without_panicking(text in "\\PC{0,80}") {
+            let referral = json!({"status": "Active"});
+            if let Ok(filter) = Filter::parse(&text) {
+                let _ = filter.matches(&referral);
+            }
+        }
+
+        #[test]
+        fn filter_shaped_text_never_panics(
+            text in "[()' a-zA-Z/]{0,12}( (eq|and|or|ne) [()' a-zA-Z0-9/-]{0,12}){0,4}"
+        ) {
+            let _ = Filter::parse(&text);
+        }
+    }
 }
