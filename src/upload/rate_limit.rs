@@ -63,6 +63,21 @@ impl AdaptiveConfig {
     }
 }
 
+/// The longest hold a `Retry-After` may impose on every worker.
+pub const MAX_HOLD: Duration = Duration::from_secs(300);
+
+/// Move the shared "not before" instant to `now + after`, never backwards; reservations made
+/// before it are redone.
+fn hold(state: &mut State, now: Instant, after: Duration) {
+    if let Some(until) = now.checked_add(after)
+        && state.not_before.is_none_or(|nb| nb < until)
+    {
+        state.not_before = Some(until);
+        state.tat = Some(until);
+        state.epoch += 1;
+    }
+}
+
 /// How long a rate cut protects against the next one.
 const CUT_COOLDOWN: Duration = Duration::from_secs(1);
 
@@ -182,18 +197,22 @@ impl RateLimiter {
         (slot, state.epoch)
     }
 
-    /// A request was throttled (429, or 503 with `Retry-After`): hold every worker until
-    /// `retry_after` has passed, and in adaptive mode halve the rate.
+    /// The server asked for a pause (`Retry-After` on a 429 or 503): hold every worker until
+    /// `after` has passed (at most [`MAX_HOLD`]), so that nothing is sent before it.
+    pub fn note_retry_after(&self, after: Duration) {
+        let now = Instant::now();
+        let mut state = self.lock();
+        hold(&mut state, now, after.min(MAX_HOLD));
+    }
+
+    /// A request was throttled (429): hold every worker for `retry_after` when given, and in
+    /// adaptive mode halve the rate.
     pub fn note_throttled(&self, retry_after: Option<Duration>) {
         let now = Instant::now();
         let mut state = self.lock();
         state.last_throttle = Some(now);
-        if let Some(until) = retry_after.and_then(|after| now.checked_add(after))
-            && state.not_before.is_none_or(|nb| nb < until)
-        {
-            state.not_before = Some(until);
-            state.tat = Some(until);
-            state.epoch += 1;
+        if let Some(after) = retry_after {
+            hold(&mut state, now, after.min(MAX_HOLD));
         }
         let Some(config) = &self.adaptive else {
             return;
@@ -403,6 +422,27 @@ mod tests {
         limiter.acquire().await;
         // 0 and 100 ms at 10/s; the cut at 100 ms makes the interval 200 ms.
         assert_eq!(ms(start.elapsed()), 500);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_503_pause_holds_without_cutting_the_rate() {
+        let config = AdaptiveConfig::new(10.0, 10.0);
+        let limiter = RateLimiter::adaptive(10.0, 1, config).expect("valid");
+        let start = Instant::now();
+        limiter.note_retry_after(Duration::from_secs(2));
+        limiter.note_retry_after(Duration::from_secs(1));
+        limiter.acquire().await;
+        assert_eq!(
+            ms(start.elapsed()),
+            2000,
+            "a shorter pause does not shorten the hold"
+        );
+        assert_eq!(limiter.current_rate(), 10.0);
+        limiter.note_retry_after(Duration::from_secs(86_400));
+        let held = limiter
+            .not_before()
+            .map(|nb| nb.duration_since(Instant::now()));
+        assert_eq!(held, Some(MAX_HOLD));
     }
 
     #[tokio::test(start_paused = true)]
