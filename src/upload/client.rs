@@ -164,7 +164,13 @@ impl ApiClient {
         let mut call = self.call(Method::POST, self.inner.referrals.clone());
         call.body = Some(serialize(&call, body)?);
         call.request_id = Some(request_id);
-        let external_id = body.get("externalReferenceId").and_then(Value::as_str);
+        // The API binds property names without regard to case; so does this lookup.
+        let external_id = body.as_object().and_then(|object| {
+            object
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("externalReferenceId"))
+                .and_then(|(_, value)| value.as_str())
+        });
         let refreshed = AtomicBool::new(false);
         let maybe_applied = AtomicBool::new(false);
         let answer = retry::run(&self.inner.retry, self.limiter(), |attempt| {
