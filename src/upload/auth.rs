@@ -355,7 +355,8 @@ impl OAuth {
             .as_ref()
             .and_then(Number::get)
             .unwrap_or(3600);
-        let lifetime = Duration::from_secs(lifetime);
+        // A lifetime beyond a day is taken as a day (and cannot overflow the clock).
+        let lifetime = Duration::from_secs(lifetime.min(86_400));
         let margin = self.settings.refresh_margin.min(lifetime / 2);
         let token = Secret::new(answer.access_token);
         cache.token = Some(token.clone());

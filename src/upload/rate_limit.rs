@@ -63,6 +63,9 @@ impl AdaptiveConfig {
     }
 }
 
+/// The slowest pace accepted: one request a day.
+const MAX_INTERVAL: Duration = Duration::from_secs(86_400);
+
 /// The longest hold a `Retry-After` may impose on every worker.
 pub const MAX_HOLD: Duration = Duration::from_secs(300);
 
@@ -119,7 +122,10 @@ fn interval_of(rate: f64) -> Result<Duration, &'static str> {
     if !rate.is_finite() || rate <= 0.0 {
         return Err("the rate must be a positive number");
     }
-    Duration::try_from_secs_f64(1.0 / rate).map_err(|_| "the rate is too small")
+    Duration::try_from_secs_f64(1.0 / rate)
+        .ok()
+        .filter(|interval| *interval <= MAX_INTERVAL)
+        .ok_or("the rate is below one request a day")
 }
 
 impl RateLimiter {
@@ -280,7 +286,7 @@ mod tests {
 
     #[test]
     fn unusable_rates_are_refused() {
-        for rate in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e-300] {
+        for rate in [0.0, -1.0, f64::NAN, f64::INFINITY, 1e-300, 1e-19, 1e-6] {
             assert!(RateLimiter::new(rate, 1).is_err(), "{rate}");
         }
         assert!(RateLimiter::new(5.0, 0).is_err());
