@@ -20,6 +20,8 @@ use crate::referral::{validate_create, validate_update};
 /// The organization the sandbox's partner account is.
 pub const PARTNER_ORG_ID: &str = "5a3d1f0e-7b1c-4e55-9a51-000000000001";
 pub const PARTNER_ORG_NAME: &str = "Sandbox Partner";
+/// How long the receiver of a referral has to respond before it expires.
+const RESPONSE_WINDOW_DAYS: i64 = 14;
 
 /// A create or PUT body: a JSON object, field names spelled as on the wire, numbers and
 /// booleans sent as strings coerced.
@@ -99,6 +101,12 @@ pub fn assign_server_fields(payload: Map<String, Value>, engagement: Option<Stri
         (PARTNER_ORG_ID.to_string(), PARTNER_ORG_NAME.to_string())
     };
     let (status, substatus, direction) = initial_status(&payload, connected);
+    // An incoming referral left unanswered expires after 14 days (spec §7).
+    let expiration = if direction == "Incoming" && status == "New" {
+        json!(time::days_from_now(RESPONSE_WINDOW_DAYS))
+    } else {
+        Value::Null
+    };
     let at_if = |wanted: &str| {
         if status == wanted {
             json!(now)
@@ -117,7 +125,7 @@ pub fn assign_server_fields(payload: Map<String, Value>, engagement: Option<Stri
         "updatedDateTime": now,
         "acceptedDateTime": at_if("Active"),
         "closedDateTime": at_if("Closed"),
-        "expirationDateTime": null,
+        "expirationDateTime": expiration,
         "status": status,
         "substatus": substatus,
         "direction": direction,

@@ -5,13 +5,16 @@
 //! get, list with OData, PATCH, PUT), an Azure AD v1-style token endpoint, a per-token rate
 //! limit and seeded fault injection, and keeps its referrals in memory or in SQLite
 //! (`--state`). `/sandbox/stats`, `/sandbox/reset` and `DELETE /sandbox/referrals/{id}` let
-//! tests and admins look behind the API.
+//! tests and admins look behind the API; they need no token. In the stats, `requests` counts
+//! requests to the API routes (refused ones included, token and admin routes not), and
+//! `duplicate_external_ids` the `externalReferenceId` values held by more than one outgoing
+//! referral: the number a correct uploader keeps at zero.
 //!
 //! Layout: `config` (validated settings), `server` (accept loop, shutdown), `routes` (routing,
 //! common headers, bodies), `faults` (auth, rate limit, failures, lost responses in front of
-//! the API), `referrals` and `list` (the handlers), `fields` (server-owned fields, validation),
-//! `filter` and `patch` (OData and JSON
-//! Patch), `store` and `persist` (state), `auth`, `envelope`, `time`.
+//! the API), `referrals` and `list` (the handlers), `fields` (server-owned fields,
+//! validation), `filter` and `patch` (OData and JSON Patch), `store` and `persist` (state),
+//! `auth`, `envelope`, `time`.
 
 mod auth;
 mod config;

@@ -1,8 +1,10 @@
 //! Tests of the sandbox module: the real binary here (first stdout line, SIGTERM, `--state`
-//! across restarts), the API over HTTP in `api`, and auth, limits and faults in `behaviour`.
+//! across restarts), the API over HTTP in `api`, auth, limits and faults in `behaviour`, and
+//! junk input in `input`.
 
 mod api;
 mod behaviour;
+mod input;
 
 use serde_json::Value;
 
@@ -85,5 +87,23 @@ fn state_file_keeps_referrals_and_request_ids_across_a_restart() -> TestResult {
     );
     let self_link = fetched["links"]["self"]["uri"].as_str().unwrap_or_default();
     assert!(self_link.starts_with(&second.base_url), "{self_link}");
+    Ok(())
+}
+
+#[test]
+fn bad_arguments_exit_2_and_name_the_flag() -> TestResult {
+    for (flag, value) in [
+        ("--rate-limit", "5/h"),
+        ("--fail-rate", "1.5"),
+        ("--listen", "nowhere"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_referral-sync"))
+            .args(["sandbox", flag, value])
+            .output()?;
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{flag}: {stderr}");
+        assert!(output.stdout.is_empty(), "{flag}: announced a listener");
+    }
     Ok(())
 }

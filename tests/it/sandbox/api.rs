@@ -89,6 +89,8 @@ async fn a_connected_microsoft_referral_joins_the_engagement() -> TestResult {
     assert_eq!(second["target"][0]["id"], "msft");
     assert_eq!(second["organizationId"], "msft");
     assert_eq!(second["direction"], "Incoming");
+    assert_eq!(second["status"], "New");
+    assert!(text(&second["expirationDateTime"]) > text(&second["createdDateTime"]));
     assert_eq!(first["direction"], "Outgoing");
     assert_eq!(first["status"], "Active");
 

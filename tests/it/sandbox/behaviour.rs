@@ -1,5 +1,5 @@
 //! The sandbox's behaviour around the API: bearer tokens and the token endpoint, idempotent
-//! creates, the rate limit, injected failures, lost responses, and junk input.
+//! creates, the rate limit, injected failures, lost responses, concurrency.
 
 use std::time::Duration;
 
@@ -226,6 +226,9 @@ async fn the_first_requests_fail_with_503_on_request() -> TestResult {
         ..SandboxConfig::default()
     };
     let sandbox = TestSandbox::with(config).await?;
+    // A request refused for its token is not one of the N.
+    let anonymous = sandbox.client.get(sandbox.referrals(None)).send().await?;
+    assert_eq!(anonymous.status().as_u16(), 401);
     let mut statuses = Vec::new();
     for _ in 0..3 {
         let response = sandbox.create(&seed_request()?).await?;
@@ -275,89 +278,31 @@ async fn failures_are_reproducible_from_the_seed() -> TestResult {
 async fn a_lost_response_still_applies_the_change() -> TestResult {
     let config = SandboxConfig {
         lose_response_rate: 1.0,
-        seed: 3,
+        // Seed 0 holds some responses and drops the connection of others.
+        seed: 0,
         ..SandboxConfig::default()
     };
     let sandbox = TestSandbox::with(config).await?;
     let client = http_client(Duration::from_secs(1))?;
-    for _ in 0..4 {
+    let (mut held, mut dropped) = (0, 0);
+    for _ in 0..6 {
         let result = client
             .post(sandbox.referrals(None))
             .bearer_auth(&sandbox.token)
             .json(&seed_request()?)
             .send()
             .await;
-        assert!(result.is_err(), "a response arrived: {result:?}");
-    }
-    let stats = sandbox.stats().await?;
-    assert_eq!(stats["referrals"], 4, "{stats}");
-    assert_eq!(stats["lost_responses"], 4);
-    sandbox.running.shutdown().await;
-    Ok(())
-}
-
-#[tokio::test]
-async fn junk_bodies_get_400_or_413_and_never_crash_it() -> TestResult {
-    let sandbox = TestSandbox::start().await?;
-    let created = sandbox.create_ok(&seed_request()?).await?;
-    let one = sandbox.referrals(created["id"].as_str());
-    let deep = "[".repeat(10_000);
-    let junk: Vec<Vec<u8>> = vec![
-        b"{\"name\": ".to_vec(),
-        b"\xff\xfe\x00garbage".to_vec(),
-        deep.into_bytes(),
-        b"null".to_vec(),
-        b"[]".to_vec(),
-        b"\"text\"".to_vec(),
-        b"{\"engagementId\": 5}".to_vec(),
-        b"{\"customerProfile\": 5, \"details\": [], \"consent\": \"yes\"}".to_vec(),
-        b"".to_vec(),
-    ];
-    for body in &junk {
-        for (method, url) in [
-            (Method::POST, sandbox.referrals(None)),
-            (Method::PATCH, one.clone()),
-        ] {
-            let response = sandbox
-                .request(method.clone(), &url)
-                .body(body.clone())
-                .send()
-                .await?;
-            let status = response.status().as_u16();
-            let parsed: Value = response.json().await?;
-            assert_eq!(
-                status,
-                400,
-                "{method} {:?}: {parsed}",
-                String::from_utf8_lossy(body)
-            );
-            assert_eq!(parsed["error"]["code"], "invalidRequest");
+        match result {
+            Err(e) if e.is_timeout() => held += 1,
+            Err(_) => dropped += 1,
+            Ok(response) => return Err(format!("a response arrived: {response:?}").into()),
         }
     }
-    let response = sandbox
-        .request(Method::POST, &sandbox.referrals(None))
-        .body(b"{\"name\": ".to_vec())
-        .send()
-        .await?;
-    let body: Value = response.json().await?;
-    let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("line 1, column"), "{message}");
-
-    let huge = vec![b' '; (1 << 20) + 10];
-    let response = sandbox
-        .request(Method::POST, &sandbox.referrals(None))
-        .body(huge)
-        .send()
-        .await?;
-    assert_eq!(response.status().as_u16(), 413);
-    let response = sandbox
-        .client
-        .post(sandbox.url("/oauth2/token"))
-        .body(vec![0xff; 64])
-        .send()
-        .await?;
-    assert_eq!(response.status().as_u16(), 400);
-    assert_eq!(sandbox.stats().await?["referrals"], 1);
+    assert!(held > 0 && dropped > 0, "held {held}, dropped {dropped}");
+    let stats = sandbox.stats().await?;
+    assert_eq!(stats["referrals"], 6, "{stats}");
+    assert_eq!(stats["lost_responses"], 6);
+    sandbox.running.shutdown().await;
     Ok(())
 }
 
