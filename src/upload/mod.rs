@@ -1,5 +1,11 @@
 //! The uploader: rate-limited, retrying, exactly-once submission.
 
+pub mod auth;
+pub mod client;
+pub mod rate_limit;
+pub mod retry;
+pub mod secret;
+
 use crate::cli::{RetryArgs, UploadArgs};
 use crate::{Error, Exit};
 
