@@ -14,23 +14,7 @@ use crate::source::{Cell, Row};
 
 /// The enum values allowed at a payload path (see `referral::allowed_values`).
 pub fn allowed_values(path: &str) -> Option<&'static [&'static str]> {
-    let _ = path;
-    None
-}
-
-fn country_code(name: &str) -> Option<&'static str> {
-    match name.to_lowercase().as_str() {
-        "united states" | "us" | "usa" => Some("US"),
-        "deutschland" | "germany" | "de" => Some("DE"),
-        _ => None,
-    }
-}
-
-fn currency_code(name: &str) -> Option<&'static str> {
-    match name.to_lowercase().as_str() {
-        "us dollar" | "usd" => Some("USD"),
-        _ => None,
-    }
+    crate::referral::allowed_values(path)
 }
 
 /// A raw value from a cell; an error cell (`#N/A`) is an error of the row.
@@ -58,7 +42,6 @@ enum ReadError {
 /// One row being mapped: its cells, the positions of the mapping's columns in it, and the
 /// rows its lookups matched.
 pub struct RowCtx<'r> {
-    pub mapping: &'r Mapping,
     pub row: &'r Row,
     pub cols: &'r [Option<usize>],
     pub lookups: Vec<Result<&'r [Cell], String>>,
@@ -67,7 +50,6 @@ pub struct RowCtx<'r> {
 impl<'r> RowCtx<'r> {
     pub fn new(mapping: &'r Mapping, row: &'r Row, cols: &'r [Option<usize>]) -> Self {
         let mut ctx = RowCtx {
-            mapping,
             row,
             cols,
             lookups: Vec::with_capacity(mapping.lookups.len()),
@@ -104,6 +86,8 @@ impl<'r> RowCtx<'r> {
         }
     }
 
+    /// A column's raw value. A column the row lacks reads as empty: inputs with a fixed
+    /// header are checked up front (`records`), and a JSON record leaves out null fields.
     fn column(&self, id: usize) -> Result<Raw<'r>, ReadError> {
         match self.cols.get(id).copied().flatten() {
             Some(i) => self
@@ -112,13 +96,7 @@ impl<'r> RowCtx<'r> {
                 .get(i)
                 .map_or(Ok(Raw::Empty), raw_of)
                 .map_err(ReadError::Cell),
-            None => {
-                let name = self.mapping.columns.get(id).map_or("?", String::as_str);
-                Err(ReadError::Cell(format!(
-                    "column {name:?} is not in {}",
-                    self.row.file.display()
-                )))
-            }
+            None => Ok(Raw::Empty),
         }
     }
 
@@ -185,12 +163,8 @@ impl<'r> RowCtx<'r> {
                 }
             },
             Node::Object(members) => {
-                let mut map = Map::new();
-                for (name, child) in members {
-                    if let Some(v) = self.node(child, problems) {
-                        map.insert((*name).to_string(), v);
-                    }
-                }
+                let mut map = Map::with_capacity(members.len());
+                self.members_into(members, &mut map, problems);
                 (!map.is_empty()).then_some(Value::Object(map))
             }
             Node::Groups(groups) => {
@@ -199,6 +173,20 @@ impl<'r> RowCtx<'r> {
                     .filter_map(|g| self.node(g, problems))
                     .collect();
                 (!items.is_empty()).then_some(Value::Array(items))
+            }
+        }
+    }
+
+    /// Evaluate an object's members into `map`.
+    pub fn members_into(
+        &self,
+        members: &[(&'static str, Node)],
+        map: &mut Map<String, Value>,
+        problems: &mut Vec<Problem>,
+    ) {
+        for (name, child) in members {
+            if let Some(v) = self.node(child, problems) {
+                map.insert((*name).to_string(), v);
             }
         }
     }
@@ -212,7 +200,7 @@ impl<'r> RowCtx<'r> {
         let text = raw.text();
         let label = filter.leaf.label.as_deref().unwrap_or("filter");
         let eq = |list: &[String]| list.iter().any(|w| w.trim().eq_ignore_ascii_case(&text));
-        Ok(match &filter.test {
+        let skipped = match &filter.test {
             FilterTest::In(list) if !eq(list) => Some(format!(
                 "{label} is {text:?}, not {}",
                 list.iter()
@@ -223,7 +211,8 @@ impl<'r> RowCtx<'r> {
             FilterTest::NotIn(list) if eq(list) => Some(format!("{label} is {text:?}")),
             FilterTest::NotEmpty if text.is_empty() => Some(format!("{label} is empty")),
             FilterTest::In(_) | FilterTest::NotIn(_) | FilterTest::NotEmpty => None,
-        })
+        };
+        Ok(skipped.map(|generated| filter.reason.clone().unwrap_or(generated)))
     }
 }
 
@@ -259,9 +248,9 @@ fn map_convert(leaf: &Leaf, raw: Raw<'_>) -> Result<Option<Value>, String> {
     };
     let text = raw.text();
     let found = match map.builtin {
-        Some(Builtin::Country) => country_code(&text).map(Value::from),
-        Some(Builtin::Currency) => currency_code(&text).map(Value::from),
-        None => map.entries.get(&text.to_lowercase()).cloned(),
+        Some(Builtin::Country) => crate::referral::country_code(&text).map(Value::from),
+        Some(Builtin::Currency) => crate::referral::currency_code(&text).map(Value::from),
+        None => map.get(&text).cloned(),
     };
     let out = found.or_else(|| map.default.clone()).ok_or_else(|| {
         format!(

@@ -5,7 +5,7 @@
 //! fault seed is fixed (a random one when `--seed` is absent) so that every run can be told
 //! apart and reproduced.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,8 +46,8 @@ impl RateLimit {
 pub struct SandboxConfig {
     /// Where `command` listens (`start` always binds 127.0.0.1:0).
     pub listen: SocketAddr,
-    /// When set, the only static bearer token accepted (tokens issued by the sandbox's own
-    /// `/oauth2/token` are accepted too while unexpired).
+    /// When set, the only bearer token accepted; otherwise any non-empty token is, except
+    /// expired ones issued by the sandbox's `/oauth2/token`.
     pub token: Option<String>,
     /// Lifetime of the tokens `/oauth2/token` issues.
     pub token_lifetime: Duration,
@@ -91,12 +91,7 @@ impl Default for SandboxConfig {
 impl SandboxConfig {
     /// Validate the raw arguments; every bad one is named.
     pub fn from_args(args: &SandboxArgs) -> Result<Self, Error> {
-        let listen: SocketAddr = args.listen.parse().map_err(|_| {
-            Error::usage(format!(
-                "--listen {:?}: expected HOST:PORT such as 127.0.0.1:8484",
-                args.listen
-            ))
-        })?;
+        let listen = resolve_listen(&args.listen)?;
         let token = match &args.token {
             Some(t) if t.trim().is_empty() => return Err(Error::usage("--token is empty")),
             other => other.clone(),
@@ -124,6 +119,21 @@ impl SandboxConfig {
             ..SandboxConfig::default()
         })
     }
+}
+
+/// `HOST:PORT`, where HOST may be a name such as `localhost` (its first address is used).
+fn resolve_listen(text: &str) -> Result<SocketAddr, Error> {
+    let bad = |why: String| Error::usage(format!("--listen {text:?}: {why}"));
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if !text.contains(':') {
+        return Err(bad("expected HOST:PORT such as 127.0.0.1:8484".into()));
+    }
+    text.to_socket_addrs()
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("the host name has no address".into()))
 }
 
 fn probability(flag: &str, p: f64) -> Result<f64, Error> {
@@ -155,5 +165,13 @@ mod tests {
         for bad in ["", "5", "0/s", "-1/s", "5/h", "x/s"] {
             assert!(RateLimit::parse(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn listen_addresses_accept_names_and_refuse_junk() {
+        assert!(resolve_listen("127.0.0.1:0").is_ok());
+        assert!(resolve_listen("localhost:8484").is_ok_and(|a| a.ip().is_loopback()));
+        assert!(resolve_listen("8484").is_err());
+        assert!(resolve_listen("127.0.0.1:99999").is_err());
     }
 }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
@@ -88,6 +88,8 @@ pub enum Loss {
 /// The seeded random decisions.
 pub struct Faults {
     rng: std::sync::Mutex<StdRng>,
+    /// Requests that reached the failure decision (authenticated, within the rate limit).
+    seen: AtomicU64,
     fail_first: u64,
     fail_rate: f64,
     lose_rate: f64,
@@ -98,6 +100,7 @@ impl Faults {
     pub fn new(config: &SandboxConfig) -> Self {
         Faults {
             rng: std::sync::Mutex::new(StdRng::seed_from_u64(config.seed)),
+            seen: AtomicU64::new(0),
             fail_first: config.fail_first,
             fail_rate: config.fail_rate,
             lose_rate: config.lose_response_rate,
@@ -111,11 +114,15 @@ impl Faults {
             return Duration::ZERO;
         }
         let jitter: f64 = lock(&self.rng).random_range(-0.2..=0.2);
-        self.latency.mul_f64(1.0 + jitter)
+        // `mul_f64` would panic on overflow (`--latency` is any u64).
+        Duration::try_from_secs_f64(self.latency.as_secs_f64() * (1.0 + jitter))
+            .unwrap_or(self.latency)
     }
 
-    /// Whether request number `n` (1-based, among API requests) fails, and how.
-    pub fn failure(&self, n: u64) -> Option<Failure> {
+    /// Whether the next authenticated, unthrottled request fails, and how: the first
+    /// `--fail-first` always do, then each with probability `--fail-rate`.
+    pub fn failure(&self) -> Option<Failure> {
+        let n = self.seen.fetch_add(1, Ordering::Relaxed) + 1;
         if n <= self.fail_first {
             return Some(Failure::Unavailable);
         }
@@ -174,7 +181,7 @@ impl Failure {
 
 /// The middleware in front of every `/v1.0/engagements/referrals` route.
 pub async fn api_gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
-    let n = app.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    app.stats.requests.fetch_add(1, Ordering::Relaxed);
     let latency = app.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -189,7 +196,7 @@ pub async fn api_gate(State(app): State<Arc<App>>, request: Request, next: Next)
         app.stats.throttled.fetch_add(1, Ordering::Relaxed);
         return throttled(retry_after);
     }
-    if let Some(failure) = app.faults.failure(n) {
+    if let Some(failure) = app.faults.failure() {
         app.stats.faulted.fetch_add(1, Ordering::Relaxed);
         return failure.response();
     }
@@ -243,7 +250,7 @@ mod tests {
         let run = || {
             let faults = Faults::new(&config);
             (1..=50)
-                .map(|n| (faults.failure(n), faults.loss()))
+                .map(|_| (faults.failure(), faults.loss()))
                 .collect::<Vec<_>>()
         };
         let first = run();

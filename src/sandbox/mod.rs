@@ -5,17 +5,22 @@
 //! get, list with OData, PATCH, PUT), an Azure AD v1-style token endpoint, a per-token rate
 //! limit and seeded fault injection, and keeps its referrals in memory or in SQLite
 //! (`--state`). `/sandbox/stats`, `/sandbox/reset` and `DELETE /sandbox/referrals/{id}` let
-//! tests and admins look behind the API.
+//! tests and admins look behind the API; they need no token. In the stats, `requests` counts
+//! requests to the API routes (refused ones included, token and admin routes not), and
+//! `duplicate_external_ids` the `externalReferenceId` values held by more than one outgoing
+//! referral: the number a correct uploader keeps at zero.
 //!
 //! Layout: `config` (validated settings), `server` (accept loop, shutdown), `routes` (routing,
 //! common headers, bodies), `faults` (auth, rate limit, failures, lost responses in front of
-//! the API), `referrals` and `list` (the handlers), `filter` and `patch` (OData and JSON
-//! Patch), `store` and `persist` (state), `auth`, `envelope`, `time`.
+//! the API), `referrals` and `list` (the handlers), `fields` (server-owned fields,
+//! validation), `filter` and `patch` (OData and JSON Patch), `store` and `persist` (state),
+//! `auth`, `envelope`, `time`.
 
 mod auth;
 mod config;
 mod envelope;
 mod faults;
+mod fields;
 mod filter;
 mod list;
 mod patch;
@@ -37,8 +42,8 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use self::config::{RateLimit, SandboxConfig};
+pub use self::fields::{PARTNER_ORG_ID, PARTNER_ORG_NAME};
 pub use self::list::PAGE_SIZE;
-pub use self::referrals::{PARTNER_ORG_ID, PARTNER_ORG_NAME};
 pub use self::routes::{MAX_BODY, ROOT};
 use self::state::App;
 use crate::cli::SandboxArgs;
@@ -50,10 +55,15 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
-    let (stop, stopping) = watch::channel(false);
-    let app = Arc::new(App::new(config, stopping)?);
+    let (app, stop) = prepare(config)?;
     server::accept_loop(routes::router(app), listener, shutdown, stop).await;
     Ok(())
+}
+
+/// Open the state and build the shared application, with the sender that starts shutdown.
+fn prepare(config: SandboxConfig) -> Result<(Arc<App>, watch::Sender<bool>), Error> {
+    let (stop, stopping) = watch::channel(false);
+    Ok((Arc::new(App::new(config, stopping)?), stop))
 }
 
 /// A sandbox running inside this process (see `start`).
@@ -107,8 +117,7 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, Error> {
         .local_addr()
         .map_err(|e| Error::Other(anyhow::anyhow!("sandbox: no local address: {e}")))?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let (stop, stopping) = watch::channel(false);
-    let app = Arc::new(App::new(config, stopping)?);
+    let (app, stop) = prepare(config)?;
     let router = routes::router(Arc::clone(&app));
     let shutdown = async move {
         let _ = stop_rx.await;
@@ -131,6 +140,8 @@ pub fn command(args: SandboxArgs) -> Result<Exit, Error> {
         .build()
         .map_err(|e| Error::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
+        // Open the state first: a bad --state file fails before anything is announced.
+        let (app, stop) = prepare(config.clone())?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| Error::usage(format!("--listen {}: {e}", config.listen)))?;
@@ -143,7 +154,9 @@ pub fn command(args: SandboxArgs) -> Result<Exit, Error> {
         let _ = stdout.flush();
         drop(stdout);
         tracing::info!(%addr, seed = config.seed, "sandbox listening");
-        serve(config, listener, shutdown_signal()).await
+        let router = routes::router(app);
+        server::accept_loop(router, listener, shutdown_signal(), stop).await;
+        Ok::<(), Error>(())
     })?;
     tracing::info!("sandbox stopped");
     Ok(Exit::Success)

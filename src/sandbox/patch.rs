@@ -173,6 +173,48 @@ fn apply_to_array(items: &mut Vec<Value>, last: &str, op: &Op) -> Result<(), Str
     Ok(())
 }
 
+/// Top-level Referral fields a client writes, in their wire spelling.
+const CLIENT_FIELDS: &[&str] = &[
+    "name",
+    "externalReferenceId",
+    "status",
+    "substatus",
+    "statusReason",
+    "type",
+    "qualification",
+    "customerProfile",
+    "consent",
+    "details",
+    "team",
+    "inviteContext",
+    "target",
+];
+
+/// Spell top-level field names as the wire does (`ExternalReferenceId` →
+/// `externalReferenceId`): the service binds names without regard to case (spec §5), and the
+/// filters, the duplicate count and the validation look for the camelCase names. When both
+/// spellings are sent, the camelCase one wins.
+pub fn normalize_keys(payload: Map<String, Value>) -> Map<String, Value> {
+    let mut normalized = Map::new();
+    let mut renamed = Vec::new();
+    for (key, value) in payload {
+        let canonical = CLIENT_FIELDS
+            .iter()
+            .chain(SERVER_FIELDS)
+            .find(|f| f.eq_ignore_ascii_case(&key));
+        match canonical {
+            Some(name) if *name != key => renamed.push(((*name).to_string(), value)),
+            _ => {
+                normalized.insert(key, value);
+            }
+        }
+    }
+    for (key, value) in renamed {
+        normalized.entry(key).or_insert(value);
+    }
+    normalized
+}
+
 /// Turn strings that stand for numbers or booleans into them, at the paths where the contract
 /// has numbers or booleans. A string that is neither stays, for validation to name.
 pub fn coerce(doc: &mut Value) {
@@ -273,6 +315,18 @@ mod tests {
     }
 
     #[test]
+    fn field_names_are_bound_without_regard_to_case() {
+        let payload = json!({"ExternalReferenceId": "A", "TYPE": "Shared", "type": "Independent",
+            "Custom": 1});
+        let Value::Object(map) = payload else { return };
+        let normalized = normalize_keys(map);
+        assert_eq!(normalized.get("externalReferenceId"), Some(&json!("A")));
+        assert_eq!(normalized.get("type"), Some(&json!("Independent")));
+        assert_eq!(normalized.get("Custom"), Some(&json!(1)));
+        assert!(!normalized.contains_key("TYPE"));
+    }
+
+    #[test]
     fn missing_parents_and_bad_indexes_fail() {
         let mut doc = json!({"team": [1]});
         for pointer in ["/details/notes", "/team/5", "/team/x"] {
@@ -283,6 +337,21 @@ mod tests {
                 value: json!(1),
             };
             assert!(apply(&mut doc, &[op]).is_err(), "{pointer} applied");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_pointer_and_op_apply_or_fail_without_panicking(
+            op in "(add|replace|remove|x)",
+            pointer in "(/[a-z0-9~\\-]{0,6}){0,4}",
+        ) {
+            let mut doc = json!({"team": [1, 2], "details": {"dealValue": "5"}, "a": {"b": []}});
+            let patch = json!([{"op": op, "path": pointer, "value": "10"}]);
+            if let Ok(ops) = parse(&patch) {
+                let _ = apply(&mut doc, &ops);
+                coerce(&mut doc);
+            }
         }
     }
 }

@@ -1,15 +1,9 @@
-//! Create, read, patch and replace one referral, as Partner Center does (spec §4.2–4.5, §8).
+//! Create, read, patch and replace one referral, as Partner Center does (spec §4.2–4.5).
 //!
-//! A create is validated by the Referral model, then the server fills `id`, `engagementId`,
-//! the owning organization, times, `eTag` and `direction`. The partner's own referral is
-//! Outgoing and starts Active/Accepted (the docs' example turns New/Pending into that).
-//!
-//! A create that names an existing `engagementId` is a *connected* referral: the second step
-//! of a shared referral, addressed to the organization of its `BusinessProfileLocation` target
-//! (`msft` for Microsoft). The sandbox stores it as that organization's referral, with
-//! direction Incoming and New/Pending: that is how Microsoft sees it (spec §8), it keeps
-//! `direction eq 'Outgoing'` listing the partner's own referrals only, and so it never counts
-//! as a duplicate `externalReferenceId`. Both are listed by `links.relatedReferrals`.
+//! Each handler reads and checks its input before it takes the store's lock, then looks up,
+//! checks `If-Match`, validates, changes and writes through in one critical section, so
+//! concurrent requests cannot interleave. What the server fills in and how a change is
+//! validated lives in `fields.rs`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -20,19 +14,16 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::envelope::ApiError;
-use super::patch::{self, SERVER_FIELDS};
+use super::fields::{
+    SERVER_FIELDS, assign_server_fields, check_create, client_body, client_view, finish_update,
+};
+use super::patch;
 use super::routes::{ROOT, base_url, read_json};
 use super::state::App;
 use super::store::Record;
-use super::time;
-use crate::referral::{FieldError, validate_create, validate_transition};
-
-/// The organization the sandbox's partner account is.
-pub const PARTNER_ORG_ID: &str = "5a3d1f0e-7b1c-4e55-9a51-000000000001";
-pub const PARTNER_ORG_NAME: &str = "Sandbox Partner";
 
 /// `POST /v1.0/engagements/referrals`.
 pub async fn create(
@@ -40,19 +31,8 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let payload = read_json(&headers, body).await?;
-    let Value::Object(mut payload) = payload else {
-        return Err(ApiError::invalid(
-            "a referral must be a JSON object",
-            "body",
-        ));
-    };
-    let mut doc = Value::Object(payload.clone());
-    patch::coerce(&mut doc);
-    if let Value::Object(coerced) = doc {
-        payload = coerced;
-    }
-    check(&client_view(&payload), None)?;
+    let payload = client_body(read_json(&headers, body).await?)?;
+    check_create(&payload)?;
     let request_id = headers
         .get("ms-requestid")
         .and_then(|v| v.to_str().ok())
@@ -143,20 +123,8 @@ pub async fn put(
     body: Body,
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
-    let Some(if_match) = headers.get(header::IF_MATCH).cloned() else {
-        return Err(ApiError::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            "preconditionFailed",
-            "PUT requires an If-Match header with the referral's eTag",
-            "If-Match",
-        ));
-    };
-    let Value::Object(payload) = read_json(&headers, body).await? else {
-        return Err(ApiError::invalid(
-            "a referral must be a JSON object",
-            "body",
-        ));
-    };
+    let if_match = required_if_match(&headers)?;
+    let payload = client_body(read_json(&headers, body).await?)?;
     if let Some(sent) = payload.get("id").and_then(Value::as_str)
         && sent != id
     {
@@ -174,8 +142,7 @@ pub async fn put(
             updated.insert((*field).to_string(), value.clone());
         }
     }
-    let mut updated = Value::Object(updated);
-    patch::coerce(&mut updated);
+    let updated = Value::Object(updated);
     let previous = record.body.clone();
     let updated = finish_update(&previous, updated)?;
     let record = store
@@ -189,144 +156,16 @@ pub async fn put(
     ))
 }
 
-/// Validate a changed referral against the model and the status table, then give it a new
-/// `eTag` and `updatedDateTime` (and `closedDateTime` when it closes).
-fn finish_update(previous: &Value, updated: Value) -> Result<Value, ApiError> {
-    let Value::Object(mut updated) = updated else {
-        return Err(ApiError::invalid(
-            "a referral must be a JSON object",
-            "body",
-        ));
-    };
-    let from = previous
-        .get("status")
-        .and_then(Value::as_str)
-        .unwrap_or("New");
-    check(&client_view(&updated), Some(from))?;
-    let before = previous.get("updatedDateTime").and_then(Value::as_str);
-    updated.insert("updatedDateTime".into(), json!(time::after(before)));
-    updated.insert("eTag".into(), json!(new_etag()));
-    let closes = updated.get("status").and_then(Value::as_str) == Some("Closed");
-    if closes && from != "Closed" {
-        updated.insert("closedDateTime".into(), json!(time::now()));
-    }
-    Ok(Value::Object(updated))
-}
-
-/// Run the model's validation on what the client sent, and, for an update, the transition
-/// from `from_status`. Every problem is named in one 400.
-fn check(payload: &Map<String, Value>, from_status: Option<&str>) -> Result<(), ApiError> {
-    let doc = Value::Object(payload.clone());
-    let mut errors: Vec<FieldError> = validate_create(&doc);
-    if let Some(from) = from_status {
-        let to = payload
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or(from);
-        let sub = payload.get("substatus").and_then(Value::as_str);
-        if let Err(e) = validate_transition(from, to, sub) {
-            errors.push(e);
-        }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::fields(&errors))
-    }
-}
-
-/// The fields a client owns (everything but the server's).
-fn client_view(payload: &Map<String, Value>) -> Map<String, Value> {
-    payload
-        .iter()
-        .filter(|(k, _)| !SERVER_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k)))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-/// The stored body of a new referral: server fields first, then what the client sent.
-fn assign_server_fields(payload: Map<String, Value>, engagement: Option<String>) -> Value {
-    let now = time::now();
-    let connected = engagement.is_some();
-    let (org_id, org_name) = if connected {
-        counterpart(&payload)
-    } else {
-        (PARTNER_ORG_ID.to_string(), PARTNER_ORG_NAME.to_string())
-    };
-    let status = payload.get("status").and_then(Value::as_str);
-    let (status, substatus, direction) = match (connected, status) {
-        (true, Some(s)) if s != "New" && s != "None" => {
-            (json!(s), payload_sub(&payload), "Incoming")
-        }
-        (true, _) => (json!("New"), json!("Pending"), "Incoming"),
-        (false, Some("Closed")) => (json!("Closed"), payload_sub(&payload), "Outgoing"),
-        (false, _) => (json!("Active"), json!("Accepted"), "Outgoing"),
-    };
-    let accepted = if status == "Active" {
-        json!(now)
-    } else {
-        Value::Null
-    };
-    let closed = if status == "Closed" {
-        json!(now)
-    } else {
-        Value::Null
-    };
-    let mut body = Map::new();
-    body.insert("id".into(), json!(uuid::Uuid::new_v4().to_string()));
-    let engagement = engagement.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    body.insert("engagementId".into(), json!(engagement));
-    body.insert("organizationId".into(), json!(org_id));
-    body.insert("organizationName".into(), json!(org_name));
-    body.insert(
-        "name".into(),
-        payload.get("name").cloned().unwrap_or(Value::Null),
-    );
-    let external = payload.get("externalReferenceId").cloned();
-    body.insert(
-        "externalReferenceId".into(),
-        external.unwrap_or(Value::Null),
-    );
-    body.insert("createdDateTime".into(), json!(now));
-    body.insert("updatedDateTime".into(), json!(now));
-    body.insert("acceptedDateTime".into(), accepted);
-    body.insert("closedDateTime".into(), closed);
-    body.insert("expirationDateTime".into(), Value::Null);
-    body.insert("status".into(), status);
-    body.insert("substatus".into(), substatus);
-    body.insert("direction".into(), json!(direction));
-    body.insert("eTag".into(), json!(new_etag()));
-    for (key, value) in client_view(&payload) {
-        body.entry(key).or_insert(value);
-    }
-    Value::Object(body)
-}
-
-fn payload_sub(payload: &Map<String, Value>) -> Value {
-    payload.get("substatus").cloned().unwrap_or(Value::Null)
-}
-
-/// The organization a connected referral is addressed to: its `BusinessProfileLocation`.
-fn counterpart(payload: &Map<String, Value>) -> (String, String) {
-    let location = payload
-        .get("target")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|t| t.get("type").and_then(Value::as_str) == Some("BusinessProfileLocation"))
-        .and_then(|t| t.get("id").and_then(Value::as_str))
-        .unwrap_or("msft");
-    let name = if location.eq_ignore_ascii_case("msft") {
-        "Microsoft".to_string()
-    } else {
-        format!("Partner {location}")
-    };
-    (location.to_string(), name)
-}
-
-/// An eTag as the API writes it: a quoted string inside the JSON string.
-fn new_etag() -> String {
-    format!("\"{}\"", uuid::Uuid::new_v4())
+/// PUT's `If-Match`, or 428.
+fn required_if_match(headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
+    headers.get(header::IF_MATCH).cloned().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "preconditionFailed",
+            "PUT requires an If-Match header with the referral's eTag",
+            "If-Match",
+        )
+    })
 }
 
 /// 412 unless `If-Match` is `*` or the referral's eTag (with or without its quotes).

@@ -11,6 +11,15 @@ pub fn now() -> String {
     format_ts(Timestamp::now())
 }
 
+/// `days` from now (the response window of an incoming referral).
+pub fn days_from_now(days: i64) -> String {
+    let now = Timestamp::now();
+    format_ts(
+        now.checked_add(SignedDuration::from_hours(24 * days))
+            .unwrap_or(now),
+    )
+}
+
 /// Now, or 100 ns after `previous` when that is not earlier than now.
 pub fn after(previous: Option<&str>) -> String {
     let now = truncate(Timestamp::now());
@@ -45,5 +54,6 @@ mod tests {
         assert_eq!(after(Some(future)), "2999-01-01T00:00:00.0000001Z");
         assert!(after(Some(&first)) > first);
         assert!(after(Some("junk")).len() == first.len());
+        assert!(days_from_now(14) > first);
     }
 }

@@ -89,6 +89,8 @@ pub enum AuthError {
     },
     #[error("token endpoint {url} answered an unreadable body: {message}")]
     Decode { url: String, message: String },
+    #[error("the token holds characters that cannot be sent in an HTTP header")]
+    InvalidToken,
     #[error("the API rejected the token (HTTP 401) and a static token cannot be refreshed")]
     StaticRejected,
 }
@@ -189,35 +191,7 @@ impl TokenSource {
                 return Ok(Self::fixed(Secret::new(token)));
             }
         }
-        let setting = |key: &str| {
-            file.get(key)
-                .cloned()
-                .or_else(|| env(&format!("PARTNER_{key}")))
-                .filter(|v| !v.trim().is_empty())
-        };
-        let Some(client_id) = setting("CLIENT_ID") else {
-            return Err(match (&args.oauth_file, &args.token_url) {
-                (None, None) => AuthError::NotConfigured,
-                _ => AuthError::Settings("CLIENT_ID is not set".into()),
-            });
-        };
-        let token_url = match (&args.token_url, setting("TENANT")) {
-            (Some(url), _) => url.clone(),
-            (None, tenant) => format!(
-                "https://login.microsoftonline.com/{}/oauth2/token",
-                tenant.as_deref().unwrap_or("common")
-            ),
-        };
-        let settings = OAuthSettings {
-            token_url,
-            client_id,
-            client_secret: setting("CLIENT_SECRET").map(Secret::new),
-            refresh_token: setting("REFRESH_TOKEN").map(Secret::new),
-            username: setting("USERNAME"),
-            password: setting("PASSWORD").map(Secret::new),
-            resource: setting("RESOURCE").unwrap_or_else(|| DEFAULT_RESOURCE.to_owned()),
-            refresh_margin: DEFAULT_REFRESH_MARGIN,
-        };
+        let settings = oauth_settings(args, &file, env)?;
         Self::oauth(settings, timeout)
     }
 
@@ -254,6 +228,43 @@ impl TokenSource {
             }
         }
     }
+}
+
+/// OAuth settings from the settings file (first) and the environment (`PARTNER_<KEY>`).
+fn oauth_settings(
+    args: &ApiArgs,
+    file: &BTreeMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<OAuthSettings, AuthError> {
+    let setting = |key: &str| {
+        file.get(key)
+            .cloned()
+            .or_else(|| env(&format!("PARTNER_{key}")))
+            .filter(|v| !v.trim().is_empty())
+    };
+    let Some(client_id) = setting("CLIENT_ID") else {
+        return Err(match (&args.oauth_file, &args.token_url) {
+            (None, None) => AuthError::NotConfigured,
+            _ => AuthError::Settings("CLIENT_ID is not set".into()),
+        });
+    };
+    let token_url = match (&args.token_url, setting("TENANT")) {
+        (Some(url), _) => url.clone(),
+        (None, tenant) => format!(
+            "https://login.microsoftonline.com/{}/oauth2/token",
+            tenant.as_deref().unwrap_or("common")
+        ),
+    };
+    Ok(OAuthSettings {
+        token_url,
+        client_id,
+        client_secret: setting("CLIENT_SECRET").map(Secret::new),
+        refresh_token: setting("REFRESH_TOKEN").map(Secret::new),
+        username: setting("USERNAME"),
+        password: setting("PASSWORD").map(Secret::new),
+        resource: setting("RESOURCE").unwrap_or_else(|| DEFAULT_RESOURCE.to_owned()),
+        refresh_margin: DEFAULT_REFRESH_MARGIN,
+    })
 }
 
 /// The grant a set of settings calls for.
@@ -309,49 +320,18 @@ struct TokenRefusal {
 }
 
 impl OAuth {
+    /// Ask the token endpoint for a new token and keep it (and a rotated refresh token).
     async fn fetch(&self, cache: &mut Cache) -> Result<Secret, AuthError> {
-        let s = &self.settings;
-        let url = s.token_url.clone();
-        let mut form: Vec<(&str, &str)> =
-            vec![("client_id", &s.client_id), ("resource", &s.resource)];
-        if let Some(secret) = &s.client_secret {
-            form.push(("client_secret", secret.expose()));
-        }
-        let refresh = cache.refresh_token.clone();
-        match (&refresh, grant_of(s)?) {
-            (Some(token), _) => form.extend([
-                ("grant_type", "refresh_token"),
-                ("refresh_token", token.expose()),
-            ]),
-            (None, Grant::Password) => {
-                form.extend([("grant_type", "password"), ("scope", "openid")]);
-                form.push(("username", s.username.as_deref().unwrap_or_default()));
-                form.push(("password", s.password.as_ref().map_or("", Secret::expose)));
-            }
-            (None, _) => form.push(("grant_type", "client_credentials")),
-        }
         let started = Instant::now();
-        let response = self
-            .http
-            .post(&url)
-            .header("Accept", "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| AuthError::Transport {
-                url: url.clone(),
-                source: e.without_url(),
-            })?;
-        let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(|e| AuthError::Transport {
-            url: url.clone(),
-            source: e.without_url(),
-        })?;
+        let refresh = cache.refresh_token.clone();
+        let form = self.form(refresh.as_ref())?;
+        let (status, body) = self.post(&form).await?;
         tracing::debug!(
             status,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "token request"
         );
+        let url = self.settings.token_url.clone();
         if !(200..300).contains(&status) {
             return Err(refusal(url, status, &body));
         }
@@ -370,14 +350,14 @@ impl OAuth {
                 message: "access_token is empty".into(),
             });
         }
-        let lifetime = Duration::from_secs(
-            answer
-                .expires_in
-                .as_ref()
-                .and_then(Number::get)
-                .unwrap_or(3600),
-        );
-        let margin = s.refresh_margin.min(lifetime / 2);
+        let lifetime = answer
+            .expires_in
+            .as_ref()
+            .and_then(Number::get)
+            .unwrap_or(3600);
+        // A lifetime beyond a day is taken as a day (and cannot overflow the clock).
+        let lifetime = Duration::from_secs(lifetime.min(86_400));
+        let margin = self.settings.refresh_margin.min(lifetime / 2);
         let token = Secret::new(answer.access_token);
         cache.token = Some(token.clone());
         cache.refresh_at = Some(started + (lifetime - margin));
@@ -385,6 +365,57 @@ impl OAuth {
             cache.refresh_token = Some(Secret::new(rotated));
         }
         Ok(token)
+    }
+
+    /// The form of a token request: a refresh token when there is one, else the settings' grant.
+    fn form<'a>(
+        &'a self,
+        refresh: Option<&'a Secret>,
+    ) -> Result<Vec<(&'a str, &'a str)>, AuthError> {
+        let s = &self.settings;
+        let mut form = vec![
+            ("client_id", s.client_id.as_str()),
+            ("resource", s.resource.as_str()),
+        ];
+        if let Some(secret) = &s.client_secret {
+            form.push(("client_secret", secret.expose()));
+        }
+        match (refresh, grant_of(s)?) {
+            (Some(token), _) => {
+                form.extend([
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.expose()),
+                ]);
+            }
+            (None, Grant::Password) => form.extend([
+                ("grant_type", "password"),
+                ("scope", "openid"),
+                ("username", s.username.as_deref().unwrap_or_default()),
+                ("password", s.password.as_ref().map_or("", Secret::expose)),
+            ]),
+            (None, _) => form.push(("grant_type", "client_credentials")),
+        }
+        Ok(form)
+    }
+
+    /// POST the form; the status and the body of the answer.
+    async fn post(&self, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>), AuthError> {
+        let url = &self.settings.token_url;
+        let transport = |e: reqwest::Error| AuthError::Transport {
+            url: url.clone(),
+            source: e.without_url(),
+        };
+        let response = self
+            .http
+            .post(url)
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(transport)?;
+        Ok((status, body.to_vec()))
     }
 }
 

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, Url};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -35,7 +35,7 @@ use self::pages::encode_query_value;
 use self::types::{Answer, Call, referral_of, serialize, updated_of};
 pub use self::types::{ApiReferral, PatchKind, PatchOp, Updated};
 use crate::cli::ApiArgs;
-use crate::upload::auth::TokenSource;
+use crate::upload::auth::{AuthError, TokenSource};
 use crate::upload::rate_limit::RateLimiter;
 use crate::upload::retry::{self, RetryPolicy};
 use crate::upload::secret::Secret;
@@ -164,7 +164,13 @@ impl ApiClient {
         let mut call = self.call(Method::POST, self.inner.referrals.clone());
         call.body = Some(serialize(&call, body)?);
         call.request_id = Some(request_id);
-        let external_id = body.get("externalReferenceId").and_then(Value::as_str);
+        // The API binds property names without regard to case; so does this lookup.
+        let external_id = body.as_object().and_then(|object| {
+            object
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("externalReferenceId"))
+                .and_then(|(_, value)| value.as_str())
+        });
         let refreshed = AtomicBool::new(false);
         let maybe_applied = AtomicBool::new(false);
         let answer = retry::run(&self.inner.retry, self.limiter(), |attempt| {
@@ -352,14 +358,16 @@ impl ApiClient {
         self.send(call, &token, attempt).await
     }
 
-    /// Send once; a non-2xx answer is an error.
-    async fn send(&self, call: &Call, token: &Secret, attempt: u32) -> Result<Answer, ApiError> {
-        let path = call.url.path().to_owned();
+    /// The request of one attempt: the contract's headers, fresh per-attempt ids.
+    fn request(&self, call: &Call, token: &Secret) -> Result<reqwest::RequestBuilder, ApiError> {
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| ApiError::Auth(AuthError::InvalidToken))?;
+        bearer.set_sensitive(true);
         let mut request = self
             .inner
             .http
             .request(call.method.clone(), call.url.clone())
-            .header(AUTHORIZATION, format!("Bearer {}", token.expose()))
+            .header(AUTHORIZATION, bearer)
             .header(ACCEPT, "application/json")
             .header("MS-CorrelationId", Uuid::new_v4().to_string())
             .header("client-request-id", Uuid::new_v4().to_string());
@@ -377,6 +385,13 @@ impl ApiClient {
         if call.prefer_representation {
             request = request.header("Prefer", "return=representation");
         }
+        Ok(request)
+    }
+
+    /// Send once; a non-2xx answer is an error.
+    async fn send(&self, call: &Call, token: &Secret, attempt: u32) -> Result<Answer, ApiError> {
+        let path = call.url.path().to_owned();
+        let request = self.request(call, token)?;
         let started = Instant::now();
         let response = request
             .send()

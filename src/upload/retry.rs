@@ -156,9 +156,9 @@ impl Backoff {
 
 /// Run `op` until it succeeds or [`decide`] gives up, taking one limiter permit per attempt.
 ///
-/// `op` gets the attempt number (1 for the first). Throttling answers (429, or 503 with
-/// `Retry-After`) are reported to the limiter so that every worker holds back, and the retry
-/// waits at least as long as the server asked.
+/// `op` gets the attempt number (1 for the first). A 429 is reported to the limiter as
+/// throttling (adaptive pacing slows down); any other `Retry-After` (503) as a pause. Either
+/// way every worker holds back, and the retry waits at least as long as the server asked.
 pub async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     limiter: Option<&RateLimiter>,
@@ -205,10 +205,9 @@ fn report<T>(limiter: &RateLimiter, result: &Result<T, ApiError>) {
             ..
         }) => limiter.note_throttled(*retry_after),
         Err(ApiError::Http {
-            status: 503,
             retry_after: Some(after),
             ..
-        }) => limiter.note_throttled(Some(*after)),
+        }) => limiter.note_retry_after(*after),
         Err(_) => {}
     }
 }

@@ -105,3 +105,59 @@ impl Pages {
         Ok(next)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::upload::auth::TokenSource;
+    use crate::upload::client::ClientConfig;
+    use crate::upload::retry::RetryPolicy;
+    use crate::upload::secret::Secret;
+
+    fn pages(api_url: &str) -> Pages {
+        let config = ClientConfig {
+            api_url: api_url.into(),
+            timeout: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+        };
+        let client =
+            ApiClient::new(config, TokenSource::fixed(Secret::new("t")), None).expect("client");
+        let first = client.referrals_url().clone();
+        Pages::new(client, first)
+    }
+
+    #[test]
+    fn links_on_the_api_host_are_followed_as_given() {
+        let pages = pages("https://api.partner.microsoft.com");
+        let next = pages
+            .resolve("https://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=a");
+        assert_eq!(
+            next.map(String::from).ok().as_deref(),
+            Some("https://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=a")
+        );
+        let relative = pages.resolve("/v1.0/engagements/referrals?$skiptoken=b");
+        assert_eq!(
+            relative.map(String::from).ok().as_deref(),
+            Some("https://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=b")
+        );
+    }
+
+    #[test]
+    fn the_docs_http_link_is_upgraded_and_other_hosts_refused() {
+        let pages = pages("https://api.partner.microsoft.com");
+        let docs = pages.resolve("http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=c");
+        assert_eq!(
+            docs.map(String::from).ok().as_deref(),
+            Some("https://api.partner.microsoft.com/v1.0/referrals?$skiptoken=c")
+        );
+        for link in [
+            "https://evil.example/v1.0/engagements/referrals",
+            "https://api.partner.microsoft.com:8443/x",
+            "http://api.partner.microsoft.com:8080/x",
+        ] {
+            assert!(pages.resolve(link).is_err(), "{link}");
+        }
+    }
+}
