@@ -204,6 +204,10 @@ pub struct UploadArgs {
     /// The mapping file.
     #[arg(long, short)]
     pub mapping: PathBuf,
+    /// Read a mapping's lookup from this file instead of the one the mapping names, as
+    /// `NAME=PATH`; repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub lookup: Vec<String>,
     /// Input files (CSV, Excel, Dataverse JSON pages or a directory of pages).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,

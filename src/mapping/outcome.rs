@@ -95,7 +95,7 @@ pub fn records(
     mapping: &Mapping,
     inputs: &[PathBuf],
     opts: &SourceOptions,
-) -> Result<impl Iterator<Item = RowOutcome> + Send, crate::Error> {
+) -> Result<impl Iterator<Item = RowOutcome> + Send + use<>, crate::Error> {
     let mut source = crate::source::open_all(inputs, opts)?;
     let mut first = None;
     let headers = match source.headers() {

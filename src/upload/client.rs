@@ -17,6 +17,7 @@
 
 mod error;
 mod pages;
+mod recover;
 mod types;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use uuid::Uuid;
 pub use self::error::{ApiError, ErrorBody, parse_error_body, parse_retry_after, truncate};
 pub use self::pages::Pages;
 use self::pages::encode_query_value;
+pub use self::recover::Recovery;
 use self::types::{Answer, Call, referral_of, serialize, updated_of};
 pub use self::types::{ApiReferral, PatchKind, PatchOp, Updated};
 use crate::cli::ApiArgs;
@@ -93,6 +95,15 @@ struct Inner {
     limiter: Option<Arc<RateLimiter>>,
     retry: RetryPolicy,
     filter_unsupported: AtomicBool,
+    stats: RequestStats,
+}
+
+/// What the client sent: every HTTP attempt, the retries among them, and the 429 answers.
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    pub requests: std::sync::atomic::AtomicU64,
+    pub retries: std::sync::atomic::AtomicU64,
+    pub throttled: std::sync::atomic::AtomicU64,
 }
 
 impl ApiClient {
@@ -125,8 +136,14 @@ impl ApiClient {
                 limiter,
                 retry: config.retry,
                 filter_unsupported: AtomicBool::new(false),
+                stats: RequestStats::default(),
             }),
         })
+    }
+
+    /// Counts of the requests sent so far.
+    pub fn stats(&self) -> &RequestStats {
+        &self.inner.stats
     }
 
     /// The URL of the referrals collection.
@@ -161,9 +178,6 @@ impl ApiClient {
     /// Create a referral. Any 2xx is success. `request_id` goes out as `MS-RequestId` on
     /// every attempt, so a server that deduplicates by it creates the referral once.
     pub async fn create(&self, body: &Value, request_id: Uuid) -> Result<ApiReferral, ApiError> {
-        let mut call = self.call(Method::POST, self.inner.referrals.clone());
-        call.body = Some(serialize(&call, body)?);
-        call.request_id = Some(request_id);
         // The API binds property names without regard to case; so does this lookup.
         let external_id = body.as_object().and_then(|object| {
             object
@@ -171,13 +185,32 @@ impl ApiClient {
                 .find(|(key, _)| key.eq_ignore_ascii_case("externalReferenceId"))
                 .and_then(|(_, value)| value.as_str())
         });
+        let recovery = match external_id {
+            Some(external_id) => Recovery::ExternalId(external_id),
+            None => Recovery::None,
+        };
+        self.create_with(body, request_id, recovery).await
+    }
+
+    /// Create a referral; after an answer that may have been lost, `recovery` says how to find
+    /// the referral the lost request may have made before sending again.
+    pub async fn create_with(
+        &self,
+        body: &Value,
+        request_id: Uuid,
+        recovery: Recovery<'_>,
+    ) -> Result<ApiReferral, ApiError> {
+        let mut call = self.call(Method::POST, self.inner.referrals.clone());
+        call.body = Some(serialize(&call, body)?);
+        call.request_id = Some(request_id);
+        let recovery = &recovery;
         let refreshed = AtomicBool::new(false);
         let maybe_applied = AtomicBool::new(false);
         let answer = retry::run(&self.inner.retry, self.limiter(), |attempt| {
             let (call, refreshed, maybe_applied) = (&call, &refreshed, &maybe_applied);
             async move {
                 if maybe_applied.load(Ordering::Relaxed)
-                    && let Some(found) = self.recover_create(external_id).await?
+                    && let Some(found) = self.recover(recovery).await?
                 {
                     return Ok(Recovered::Found(found));
                 }
@@ -193,32 +226,6 @@ impl ApiClient {
             Recovered::Found(referral) => Ok(referral),
             Recovered::Answer(answer) => referral_of(&call, &answer),
         }
-    }
-
-    /// After a lost create: the referral with this external id, if the server made it.
-    async fn recover_create(
-        &self,
-        external_id: Option<&str>,
-    ) -> Result<Option<ApiReferral>, ApiError> {
-        let Some(external_id) = external_id else {
-            return Ok(None);
-        };
-        let mut found = self.find_by_external_id(external_id).await?;
-        if found.len() > 1 {
-            tracing::warn!(
-                external_id,
-                count = found.len(),
-                "several referrals carry this externalReferenceId"
-            );
-        }
-        if found.is_empty() {
-            return Ok(None);
-        }
-        tracing::info!(
-            external_id,
-            "the lost create had been applied; using the referral found"
-        );
-        Ok(Some(found.swap_remove(0)))
     }
 
     /// Read one referral.
@@ -392,6 +399,11 @@ impl ApiClient {
     async fn send(&self, call: &Call, token: &Secret, attempt: u32) -> Result<Answer, ApiError> {
         let path = call.url.path().to_owned();
         let request = self.request(call, token)?;
+        let stats = &self.inner.stats;
+        stats.requests.fetch_add(1, Ordering::Relaxed);
+        if attempt > 1 {
+            stats.retries.fetch_add(1, Ordering::Relaxed);
+        }
         let started = Instant::now();
         let response = request
             .send()
@@ -412,6 +424,9 @@ impl ApiClient {
             .await
             .map_err(|e| ApiError::transport(&call.method, &path, e))?;
         tracing::debug!(method = %call.method, path, status, elapsed_ms, attempt, "request");
+        if status == 429 {
+            stats.throttled.fetch_add(1, Ordering::Relaxed);
+        }
         if !(200..300).contains(&status) {
             return Err(ApiError::http(&call.method, &path, status, &headers, &body));
         }

@@ -46,8 +46,8 @@ pub fn patch_ops(current: &Value, new: &Value) -> Result<Vec<PatchOp>, FieldErro
         }
         (_, Some(status)) => {
             let substatus = new.get("substatus").and_then(Value::as_str);
-            let same_now = status == now
-                && substatus == current.get("substatus").and_then(Value::as_str);
+            let same_now =
+                status == now && substatus == current.get("substatus").and_then(Value::as_str);
             if !same_now {
                 validate_transition(now, status, substatus)?;
             }
@@ -77,7 +77,12 @@ pub fn diff(old: &Value, new: &Value) -> Vec<PatchOp> {
     ops
 }
 
-fn diff_objects(old: &Map<String, Value>, new: &Map<String, Value>, base: &str, ops: &mut Vec<PatchOp>) {
+fn diff_objects(
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    base: &str,
+    ops: &mut Vec<PatchOp>,
+) {
     for (key, new_value) in new {
         let path = format!("{base}/{}", escape(key));
         match old.get(key) {
@@ -200,6 +205,9 @@ mod tests {
     #[test]
     fn connected_payload_changes_the_hash() {
         let a = json!({"name": "A"});
-        assert_ne!(payload_hash(&a, None), payload_hash(&a, Some(&json!({"x": 1}))));
+        assert_ne!(
+            payload_hash(&a, None),
+            payload_hash(&a, Some(&json!({"x": 1})))
+        );
     }
 }

@@ -14,11 +14,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::client::{ApiClient, ApiError, ApiReferral, Recovery};
-use super::diff::{payload_hash, patch_ops};
+use super::diff::{patch_ops, payload_hash};
 use super::plan::Plan;
 use super::summary::{Counters, bump};
 use crate::ledger::{
-    FailureKind, Failed, InFlight, LedgerError, RunId, SourceLocation, Step, Synced, WriteOp,
+    Failed, FailureKind, InFlight, LedgerError, RunId, SourceLocation, Step, Synced, WriteOp,
     WriterHandle,
 };
 use crate::mapping::MappedRecord;
@@ -87,7 +87,9 @@ struct Failure {
 impl Failure {
     fn of(err: &ApiError) -> Failure {
         let (status, code) = match err {
-            ApiError::Http { status, code, .. } => (Some(*status), code.as_deref().map(str::to_owned)),
+            ApiError::Http { status, code, .. } => {
+                (Some(*status), code.as_deref().map(str::to_owned))
+            }
             _ => (None, None),
         };
         let kind = if super::retry::is_retryable(err) {
@@ -95,7 +97,12 @@ impl Failure {
         } else {
             FailureKind::Permanent
         };
-        Failure { kind, status, code, message: err.to_string() }
+        Failure {
+            kind,
+            status,
+            code,
+            message: err.to_string(),
+        }
     }
 
     fn row(code: &str, message: String) -> Failure {
@@ -116,20 +123,35 @@ impl Engine {
                 bump(&self.counters.unchanged);
                 Ok(())
             }
-            Plan::Create { lookup_first, request_id } => {
-                self.create(&job, *lookup_first, request_id.as_deref()).await
+            Plan::Create {
+                lookup_first,
+                request_id,
+            } => {
+                self.create(&job, *lookup_first, request_id.as_deref())
+                    .await
             }
-            Plan::Connected { referral_id, engagement_id, lookup_first } => {
+            Plan::Connected {
+                referral_id,
+                engagement_id,
+                lookup_first,
+            } => {
                 self.resume_connected(&job, referral_id, engagement_id.as_deref(), *lookup_first)
                     .await
             }
-            Plan::Update { referral_id, etag, base } => {
-                self.update(&job, referral_id, etag.as_deref(), base.as_ref()).await
+            Plan::Update {
+                referral_id,
+                etag,
+                base,
+            } => {
+                self.update(&job, referral_id, etag.as_deref(), base.as_ref())
+                    .await
             }
         };
         match result {
             Ok(()) => {
-                self.control.consecutive_failures.store(0, Ordering::Relaxed);
+                self.control
+                    .consecutive_failures
+                    .store(0, Ordering::Relaxed);
                 Ok(())
             }
             Err(Outcome::Ledger(err)) => Err(err),
@@ -147,9 +169,9 @@ impl Engine {
         let request_id = request_id
             .and_then(|id| Uuid::parse_str(id).ok())
             .unwrap_or_else(Uuid::new_v4);
-        self.mark_in_flight(job, Step::Create, request_id, &record.referral, None).await?;
+        self.mark_in_flight(job, Step::Create, request_id, &record.referral, None)
+            .await?;
         let found = if lookup_first {
-            self.count_request();
             self.client
                 .find_partner_referral(&record.external_id)
                 .await
@@ -160,13 +182,15 @@ impl Engine {
         let adopted = found.is_some();
         let referral = match found {
             Some(referral) => referral,
-            None => {
-                self.count_request();
-                self.client
-                    .create_with(&record.referral, request_id, Recovery::ExternalId(&record.external_id))
-                    .await
-                    .map_err(|e| self.api_failure(&e))?
-            }
+            None => self
+                .client
+                .create_with(
+                    &record.referral,
+                    request_id,
+                    Recovery::ExternalId(&record.external_id),
+                )
+                .await
+                .map_err(|e| self.api_failure(&e))?,
         };
         if adopted {
             tracing::info!(external_id = %record.external_id, id = referral.id(), "found the referral an earlier attempt created");
@@ -197,33 +221,44 @@ impl Engine {
         let Some(engagement_id) = engagement_id else {
             return Err(Outcome::Failed(Failure::row(
                 "noEngagementId",
-                format!("referral {} has no engagementId to connect to", referral.id()),
+                format!(
+                    "referral {} has no engagementId to connect to",
+                    referral.id()
+                ),
             )));
         };
         let mut body = connected.clone();
         if let Some(object) = body.as_object_mut() {
-            object.insert("engagementId".into(), Value::String(engagement_id.to_owned()));
+            object.insert(
+                "engagementId".into(),
+                Value::String(engagement_id.to_owned()),
+            );
         }
         let request_id = Uuid::new_v4();
-        self.mark_in_flight(job, Step::Connected, request_id, &body, Some(referral)).await?;
-        let recovery = Recovery::Connected { engagement_id, partner_referral_id: referral.id() };
+        self.mark_in_flight(job, Step::Connected, request_id, &body, Some(referral))
+            .await?;
+        let recovery = Recovery::Connected {
+            engagement_id,
+            partner_referral_id: referral.id(),
+        };
         let found = if lookup_first {
-            self.count_request();
-            self.client.find_connected(engagement_id, referral.id()).await.map_err(|e| self.api_failure(&e))?
+            self.client
+                .find_connected(engagement_id, referral.id())
+                .await
+                .map_err(|e| self.api_failure(&e))?
         } else {
             None
         };
         let made = match found {
             Some(found) => found,
-            None => {
-                self.count_request();
-                self.client
-                    .create_with(&body, request_id, recovery)
-                    .await
-                    .map_err(|e| self.api_failure(&e))?
-            }
+            None => self
+                .client
+                .create_with(&body, request_id, recovery)
+                .await
+                .map_err(|e| self.api_failure(&e))?,
         };
-        self.mark_synced(job, referral, Some(&made), &job.hash).await
+        self.mark_synced(job, referral, Some(&made), &job.hash)
+            .await
     }
 
     /// The Shared referral exists but its connected referral does not (an earlier run stopped
@@ -238,11 +273,26 @@ impl Engine {
         let Some(connected) = &job.record.connected else {
             return Ok(());
         };
-        self.count_request();
-        let referral = self.client.get(referral_id).await.map_err(|e| self.api_failure(&e))?;
-        let engagement = engagement_id.or(referral.engagement_id()).map(str::to_owned);
-        self.connected_step(job, &referral, connected, engagement.as_deref(), lookup_first)
-            .await?;
+        let referral = self
+            .client
+            .get(referral_id)
+            .await
+            .map_err(|e| self.api_failure(&e))?;
+        let engagement = engagement_id
+            .or(referral.engagement_id())
+            .map(str::to_owned);
+        self.connected_step(
+            job,
+            &referral,
+            connected,
+            engagement.as_deref(),
+            lookup_first,
+        )
+        .await?;
+        if job.record.referral.is_null() {
+            // A `retry` from the ledger: only the connected referral was stored.
+            return Ok(());
+        }
         // The referral itself may be behind the export: diff it against the API's copy.
         self.update(job, referral_id, referral.etag(), None).await
     }
@@ -258,45 +308,55 @@ impl Engine {
         let (current, mut etag) = match base {
             Some(base) => (base.clone(), etag.map(str::to_owned)),
             None => {
-                self.count_request();
-                let api = self.client.get(referral_id).await.map_err(|e| self.api_failure(&e))?;
+                let api = self
+                    .client
+                    .get(referral_id)
+                    .await
+                    .map_err(|e| self.api_failure(&e))?;
                 let etag = api.etag().map(str::to_owned);
                 (api.into_json(), etag)
             }
         };
-        let mut ops = patch_ops(&current, &record.referral).map_err(|e| {
-            Outcome::Failed(Failure::row("invalidTransition", format!("{e}")))
-        })?;
+        let mut ops = patch_ops(&current, &record.referral)
+            .map_err(|e| Outcome::Failed(Failure::row("invalidTransition", format!("{e}"))))?;
         if ops.is_empty() {
-            self.mark_synced_ids(job, referral_id, etag.as_deref(), &job.hash).await?;
+            self.mark_synced_ids(job, referral_id, etag.as_deref(), &job.hash)
+                .await?;
             bump(&self.counters.unchanged);
             return Ok(());
         }
-        self.mark_in_flight(job, Step::Update, Uuid::new_v4(), &record.referral, None).await?;
+        self.mark_in_flight(job, Step::Update, Uuid::new_v4(), &record.referral, None)
+            .await?;
         let mut refreshed = false;
         loop {
-            self.count_request();
             match self.client.patch(referral_id, &ops, etag.as_deref()).await {
                 Ok(updated) => {
-                    let new_etag = updated
-                        .etag
-                        .clone()
-                        .or_else(|| updated.referral.as_ref().and_then(|r| r.etag().map(str::to_owned)));
-                    self.mark_synced_ids(job, referral_id, new_etag.as_deref(), &job.hash).await?;
+                    let new_etag = updated.etag.clone().or_else(|| {
+                        updated
+                            .referral
+                            .as_ref()
+                            .and_then(|r| r.etag().map(str::to_owned))
+                    });
+                    self.mark_synced_ids(job, referral_id, new_etag.as_deref(), &job.hash)
+                        .await?;
                     bump(&self.counters.updated);
                     return Ok(());
                 }
                 Err(ApiError::Http { status: 412, .. }) if !refreshed => {
                     // Someone else changed it: take the API's copy and diff again, once.
                     refreshed = true;
-                    self.count_request();
-                    let api = self.client.get(referral_id).await.map_err(|e| self.api_failure(&e))?;
+                    let api = self
+                        .client
+                        .get(referral_id)
+                        .await
+                        .map_err(|e| self.api_failure(&e))?;
                     etag = api.etag().map(str::to_owned);
                     ops = patch_ops(api.json(), &record.referral).map_err(|e| {
                         Outcome::Failed(Failure::row("invalidTransition", format!("{e}")))
                     })?;
                     if ops.is_empty() {
-                        self.mark_synced_ids(job, referral_id, etag.as_deref(), &job.hash).await?;
+                        self.mark_synced_ids(job, referral_id, etag.as_deref(), &job.hash)
+                            .await?;
                         bump(&self.counters.unchanged);
                         return Ok(());
                     }
@@ -304,10 +364,6 @@ impl Engine {
                 Err(err) => return Err(Outcome::Failed(self.api_failure_of(&err))),
             }
         }
-    }
-
-    fn count_request(&self) {
-        bump(&self.counters.requests);
     }
 
     fn api_failure(&self, err: &ApiError) -> Outcome {
@@ -326,9 +382,16 @@ impl Engine {
         tracing::warn!(external_id = %record.external_id, file = %record.file.display(), row = record.row, "failed: {}", failure.message);
         bump(&self.counters.failed);
         if failure.kind == FailureKind::Retryable {
-            let n = self.control.consecutive_failures.fetch_add(1, Ordering::Relaxed) + 1;
+            let n = self
+                .control
+                .consecutive_failures
+                .fetch_add(1, Ordering::Relaxed)
+                + 1;
             if n >= self.breaker {
-                self.control.abort(format!("{n} records in a row failed; last: {}", failure.message));
+                self.control.abort(format!(
+                    "{n} records in a row failed; last: {}",
+                    failure.message
+                ));
             }
         }
         let op = WriteOp::Failed(Failed {

@@ -83,7 +83,7 @@ pub fn plan(entry: Option<&LedgerRecord>, record: &MappedRecord, hash: &str) -> 
 
 /// The payload last synced, when the ledger has one that parses.
 fn stored_payload(entry: &LedgerRecord) -> Option<Value> {
-    entry.payload_hash.as_ref()?;
+    entry.payload_hash.as_deref().filter(|h| !h.is_empty())?;
     let text = entry.payload.as_deref()?;
     serde_json::from_str(text).ok()
 }

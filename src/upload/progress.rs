@@ -23,7 +23,10 @@ impl Progress {
     /// Start showing progress of `counters`; `total` is the row count when known.
     pub fn start(counters: Arc<Counters>, quiet: bool, total: Option<u64>) -> Progress {
         if quiet {
-            return Progress { task: None, bar: None };
+            return Progress {
+                task: None,
+                bar: None,
+            };
         }
         if std::io::stderr().is_terminal() {
             let bar = match total {
@@ -43,7 +46,10 @@ impl Progress {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             });
-            Progress { task: Some(task), bar: Some(bar) }
+            Progress {
+                task: Some(task),
+                bar: Some(bar),
+            }
         } else {
             let start = Instant::now();
             let task = tokio::spawn(async move {
@@ -51,10 +57,16 @@ impl Progress {
                     tokio::time::sleep(LOG_EVERY).await;
                     let rows = load(&counters.rows);
                     let rate = rows as f64 / start.elapsed().as_secs_f64().max(0.001);
-                    tracing::info!("progress: {rows} rows ({rate:.0} rows/s), {}", line(&counters));
+                    tracing::info!(
+                        "progress: {rows} rows ({rate:.0} rows/s), {}",
+                        line(&counters)
+                    );
                 }
             });
-            Progress { task: Some(task), bar: None }
+            Progress {
+                task: Some(task),
+                bar: None,
+            }
         }
     }
 

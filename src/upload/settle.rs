@@ -4,7 +4,9 @@
 //! is adopted, one that does not is marked for sending again. This is what keeps a crash from
 //! ever creating a duplicate, even against a server that does not deduplicate.
 
-use crate::ledger::{FailureKind, Failed, LedgerRecord, RunId, Step, Synced, WriteOp, WriterHandle};
+use crate::ledger::{
+    Failed, FailureKind, LedgerRecord, RunId, Step, Synced, WriteOp, WriterHandle,
+};
 
 use super::client::{ApiClient, ApiError};
 
@@ -81,7 +83,10 @@ impl Resolution {
     }
 }
 
-async fn settle_one(client: &ApiClient, record: &LedgerRecord) -> Result<Option<Resolution>, ApiError> {
+async fn settle_one(
+    client: &ApiClient,
+    record: &LedgerRecord,
+) -> Result<Option<Resolution>, ApiError> {
     match record.step {
         Some(Step::Create) | None => {
             let found = client.find_partner_referral(&record.external_id).await?;
@@ -103,9 +108,10 @@ async fn settle_one(client: &ApiClient, record: &LedgerRecord) -> Result<Option<
             }))
         }
         Some(Step::Connected) => {
-            let (Some(referral_id), Some(engagement_id)) =
-                (record.referral_id.as_deref(), record.engagement_id.as_deref())
-            else {
+            let (Some(referral_id), Some(engagement_id)) = (
+                record.referral_id.as_deref(),
+                record.engagement_id.as_deref(),
+            ) else {
                 return Ok(Some(not_applied(record)));
             };
             let found = client.find_connected(engagement_id, referral_id).await?;
