@@ -1,0 +1,1 @@
+//! `reconcile`: every category produced on purpose against the sandbox.
