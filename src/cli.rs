@@ -68,6 +68,13 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare the export, the ledger and the API, and report every difference.
     ///
+    /// Lists every referral of the API (all pages) and finds: records in the export never
+    /// synced; records changed in the CRM since their sync; ledger records missing from the
+    /// API; orphans (partner referrals with an exported externalReferenceId the ledger lacks;
+    /// --adopt records them, under the ledger's lock); status drift (closed on one side, open
+    /// on the other, or closed differently); and ledger records gone from the export. Prints
+    /// a table of counts (or --json); --output FILE.csv|FILE.json writes every finding.
+    ///
     /// Exits 0 when everything is in sync, 1 when anything drifted.
     Reconcile(ReconcileArgs),
     /// Remove a record from the ledger (the referral in Partner Center is left alone).

@@ -6,6 +6,7 @@
 //! sandbox, and helpers to run the binary there and to change referrals behind its back.
 
 mod cron;
+mod join;
 mod reconcile;
 mod repair;
 mod status_report;
@@ -179,7 +180,6 @@ impl Workspace {
         })
     }
 
-    #[allow(dead_code)]
     /// Delete a referral behind the client's back (`DELETE /sandbox/referrals/{id}`).
     pub fn delete_referral(&self, id: &str) -> TestResult {
         let (status, body) = self.send(
@@ -190,7 +190,6 @@ impl Workspace {
         expect_2xx(status, &body)
     }
 
-    #[allow(dead_code)]
     /// Change a referral's status through the API's PATCH.
     pub fn set_status(&self, id: &str, status: &str, substatus: &str) -> TestResult {
         let ops = json!([
