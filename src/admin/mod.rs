@@ -33,12 +33,23 @@ pub(crate) fn open_ledger(path: &Path) -> Result<Ledger, Error> {
     Ok(Ledger::open_existing(path)?)
 }
 
-/// A failed write to stdout, named as such.
-pub(crate) fn stdout_error(source: std::io::Error) -> Error {
-    Error::Io {
-        path: "<stdout>".into(),
-        source,
+/// The end of a write to stdout. A closed pipe (`status | head`) is the reader's choice, not
+/// an error; any other failure is reported, naming stdout.
+pub(crate) fn stdout_done(result: std::io::Result<()>) -> Result<(), Error> {
+    match result {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(source) => Err(Error::Io {
+            path: "<stdout>".into(),
+            source,
+        }),
+        Ok(()) => Ok(()),
     }
+}
+
+/// Print one line (or several, joined by newlines) on stdout.
+pub(crate) fn say(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    stdout_done(writeln!(out, "{text}"))
 }
 
 /// Write an output file through `write`, or stdout for `-`.
@@ -51,9 +62,7 @@ pub(crate) fn write_output(
 ) -> Result<(), Error> {
     if path.as_os_str() == "-" {
         let mut out = BufWriter::new(std::io::stdout().lock());
-        return write(&mut out)
-            .and_then(|()| out.flush())
-            .map_err(stdout_error);
+        return stdout_done(write(&mut out).and_then(|()| out.flush()));
     }
     let io_error = |source| Error::Io {
         path: path.to_path_buf(),

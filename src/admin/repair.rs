@@ -11,7 +11,7 @@ use crate::ledger::{self, Ledger, LedgerError};
 use crate::upload::client::{ApiClient, ApiError, ApiReferral};
 use crate::{Error, Exit};
 
-use super::{api_error, with_api};
+use super::{api_error, say, with_api};
 
 /// The audit reason when `--reason` is not given.
 const DEFAULT_FORGET_REASON: &str = "forget command";
@@ -23,13 +23,13 @@ pub fn forget_command(args: ForgetArgs) -> Result<Exit, Error> {
     let mut ledger = Ledger::open_existing(&args.ledger)?;
     let reason = args.reason.as_deref().unwrap_or(DEFAULT_FORGET_REASON);
     let old = ledger.forget(&args.external_id, reason)?;
-    match old {
-        Some(id) => println!(
+    say(&match old {
+        Some(id) => format!(
             "forgot {} (it was referral {id}; the referral in Partner Center is left alone)",
             args.external_id
         ),
-        None => println!("forgot {} (it had no referral yet)", args.external_id),
-    }
+        None => format!("forgot {} (it had no referral yet)", args.external_id),
+    })?;
     Ok(Exit::Success)
 }
 
@@ -61,20 +61,20 @@ pub fn relink_command(args: RelinkArgs) -> Result<Exit, Error> {
     let reason = args.reason.as_deref().unwrap_or(DEFAULT_RELINK_REASON);
     let old = ledger.relink(&args.external_id, &args.referral_id, reason)?;
     let old = old.as_deref().unwrap_or("no referral");
-    println!(
+    say(&format!(
         "relinked {}: {old} -> {}",
         args.external_id, args.referral_id
-    );
+    ))?;
     if let Some(referral) = found {
-        println!(
+        say(&format!(
             "  Partner Center: status {}/{}, engagementId {}, eTag {}",
             referral.status().unwrap_or("-"),
             referral.substatus().unwrap_or("-"),
             referral.engagement_id().unwrap_or("-"),
             referral.etag().unwrap_or("-"),
-        );
+        ))?;
     }
-    println!("  the next upload of this record sends its full payload to the new referral");
+    say("  the next upload of this record sends its full payload to the new referral")?;
     Ok(Exit::Success)
 }
 

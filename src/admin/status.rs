@@ -7,7 +7,7 @@ use std::io::Write;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{open_ledger, stdout_error};
+use super::{open_ledger, stdout_done};
 use crate::cli::StatusArgs;
 use crate::ledger::{Ledger, LedgerRecord, RunRecord, State, StateCounts};
 use crate::{Error, Exit};
@@ -94,7 +94,7 @@ pub fn status_command(args: StatusArgs) -> Result<Exit, Error> {
     } else {
         write_text(&mut out, &report)
     };
-    written.map_err(stdout_error)?;
+    stdout_done(written)?;
     Ok(Exit::Success)
 }
 

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use self::join::{ApiEntry, ApiIndex, Category, ExportEntry, Finding, Join};
 use self::output::{Compared, Counts, Format, Reconciliation};
-use super::{api_error, stdout_error, with_api, write_output};
+use super::{api_error, stdout_done, with_api, write_output};
 use crate::cli::ReconcileArgs;
 use crate::ledger::{self, Adopt, Ledger, LedgerError};
 use crate::mapping::RowOutcome;
@@ -87,11 +87,10 @@ fn emit(
         })?;
     }
     let mut stdout = std::io::stdout().lock();
-    match args.json {
+    stdout_done(match args.json {
         true => output::write_json(&mut stdout, result),
         false => output::write_table(&mut stdout, result),
-    }
-    .map_err(stdout_error)
+    })
 }
 
 /// Index the mapped export by externalReferenceId, counting what could not be mapped.

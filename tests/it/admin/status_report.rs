@@ -221,3 +221,22 @@ fn report_needs_exactly_one_kind() -> TestResult {
     )?;
     Ok(())
 }
+
+#[test]
+fn a_reader_closing_the_pipe_early_is_not_an_error() -> TestResult {
+    let ws = two_runs()?;
+    for args in [vec!["status"], vec!["status", "--json"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_referral-sync"))
+            .current_dir(ws.dir.path())
+            .args(&args)
+            .args(["--ledger", "ledger.db"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        drop(child.stdout.take());
+        let output = child.wait_with_output()?;
+        expect_code(&output, 0)?;
+        assert!(!super::stderr(&output).contains("panicked"));
+    }
+    Ok(())
+}
