@@ -269,3 +269,66 @@ fn output_must_be_csv_or_json_and_is_checked_first() -> TestResult {
     );
     Ok(())
 }
+
+/// The shared reference folder: `<crate root>/../shared`, else `/work/shared`.
+fn shared_dir() -> Option<std::path::PathBuf> {
+    let sibling = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    if sibling.is_dir() {
+        return Some(sibling);
+    }
+    let fixed = std::path::PathBuf::from("/work/shared");
+    fixed.is_dir().then_some(fixed)
+}
+
+#[test]
+fn a_real_salesforce_export_uploaded_with_the_embedded_sandbox_reconciles_in_sync() -> TestResult {
+    let Some(shared) = shared_dir() else {
+        println!("skipped: ../shared not present");
+        return Ok(());
+    };
+    let exports = shared.join("data/real-exports");
+    let opportunities = exports.join("sfdc-data-cloud-workshop_Opportunity.csv");
+    let lookup = format!(
+        "account={}",
+        exports
+            .join("sfdc-data-cloud-workshop_Account.csv")
+            .display()
+    );
+    let mapping = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("mappings/salesforce-opportunity.toml");
+    let ws = Workspace::new(&[])?;
+    let common = |command: &str| -> Vec<String> {
+        [
+            "--quiet",
+            command,
+            "--mapping",
+            &mapping.display().to_string(),
+            &opportunities.display().to_string(),
+            "--lookup",
+            &lookup,
+            "--sandbox",
+            "--ledger",
+            "ledger.db",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+    };
+    let mut upload = common("upload");
+    upload.extend(["--rate", "500", "--burst", "50"].map(str::to_owned));
+    expect_code(
+        &ws.run(&upload.iter().map(String::as_str).collect::<Vec<_>>())?,
+        0,
+    )?;
+    let mut reconcile = common("reconcile");
+    reconcile.push("--json".to_owned());
+    let output = ws.run(&reconcile.iter().map(String::as_str).collect::<Vec<_>>())?;
+    expect_code(&output, 0)?;
+    let json: Value = serde_json::from_str(&stdout(&output))?;
+    let records = json["compared"]["export_records"].as_u64().unwrap_or(0);
+    assert!(records > 0, "{json}");
+    assert_eq!(json["compared"]["ledger_records"], records);
+    assert_eq!(json["compared"]["api_referrals"], records);
+    assert_eq!(ws.ledger()?.counts_by_state()?.synced, records);
+    Ok(())
+}
