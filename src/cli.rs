@@ -65,6 +65,12 @@ pub enum Command {
     /// Show what the ledger holds: records per state, recent runs, oldest pending and failed.
     Status(StatusArgs),
     /// Write a CSV report of failed, synced or all mapped records.
+    ///
+    /// One row per record, by externalReferenceId; --failures holds exactly the failed
+    /// records, --successes exactly the synced ones. Columns (stable): externalReferenceId,
+    /// referralId, engagementId, connectedReferralId, state, failureKind, attempts,
+    /// lastHttpStatus, lastErrorCode, lastErrorMessage, sourceFile, sourceRow, updatedAt,
+    /// syncedAt, lastRun.
     Report(ReportArgs),
     /// Compare the export, the ledger and the API, and report every difference.
     ///

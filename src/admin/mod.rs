@@ -68,7 +68,13 @@ pub(crate) fn write_output(
         path: path.to_path_buf(),
         source,
     };
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    let Some(file_name) = path.file_name() else {
+        return Err(Error::usage(format!(
+            "{}: expected a file name",
+            path.display()
+        )));
+    };
+    let mut name = file_name.to_os_string();
     name.push(format!(".tmp-{}", std::process::id()));
     let temp = path.with_file_name(name);
     let result = std::fs::File::create(&temp).and_then(|file| {

@@ -43,6 +43,15 @@ pub fn report_command(args: ReportArgs) -> Result<Exit, Error> {
         ReportKind::Mappings
     };
     let ledger = open_ledger(&args.ledger)?;
+    if let Some(run) = args.run {
+        let known = ledger.runs(u32::MAX)?.iter().any(|r| r.id == RunId(run));
+        if !known {
+            return Err(Error::usage(format!(
+                "--run {run}: ledger {} has no such run (`status` lists the runs)",
+                args.ledger.display()
+            )));
+        }
+    }
     let records = ledger.records_for_report(kind, args.run.map(RunId))?;
     let count = records.len();
     write_output(&args.output, |out| write_csv(out, &records))?;

@@ -154,3 +154,14 @@ fn repairs_wait_for_no_one_a_held_lock_exits_4() -> TestResult {
     assert!(ws.ledger()?.get("A-1")?.is_some());
     Ok(())
 }
+
+#[test]
+fn a_repair_on_a_mistyped_ledger_names_it_and_leaves_no_lock_file() -> TestResult {
+    let ws = Workspace::new(&[])?;
+    let output = ws.run(&["forget", "A-1", "--ledger", "typo.db"])?;
+    expect_code(&output, 2)?;
+    assert!(stderr(&output).contains("typo.db"), "{}", stderr(&output));
+    assert!(!ws.path("typo.db").exists());
+    assert!(!ws.path("typo.db.lock").exists());
+    Ok(())
+}

@@ -195,6 +195,10 @@ fn reports_hold_exactly_the_records_of_their_state() -> TestResult {
     // Unchanged records are not touched by a run that finds nothing to send.
     report(&ws, &["--successes", "--run", "1"], &["A-2", "A-3"])?;
     report(&ws, &["--successes", "--run", "2"], &[])?;
+    let unknown = ws.admin(&["report", "--failures", "--run", "9", "out.csv"])?;
+    expect_code(&unknown, 2)?;
+    assert!(super::stderr(&unknown).contains("--run 9"));
+    assert!(!ws.path("out.csv").exists());
     Ok(())
 }
 
