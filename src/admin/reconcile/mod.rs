@@ -42,11 +42,7 @@ pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
     let source_options = SourceOptions::from_args(&args.input_args)?;
     let rows = crate::mapping::records(&mapping, &args.inputs, &source_options)?;
     let (export, mut compared) = load_export(rows);
-    tracing::info!("listing every referral of the API");
-    let referrals = with_api(&args.api, &args.ledger, |client| async move {
-        client.list_all(None, None).await.map_err(api_error)
-    })?;
-    let api = ApiIndex::new(referrals.iter().map(api_entry));
+    let api = list_api(&args)?;
     compared.api_referrals = api.len() as u64;
     let mut join = Join::new(&export, &api);
     ledger.for_each_record(|record| {
@@ -72,6 +68,15 @@ pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
     } else {
         Exit::Partial
     })
+}
+
+/// Every referral of the API (all pages), indexed.
+fn list_api(args: &ReconcileArgs) -> Result<ApiIndex, Error> {
+    tracing::info!("listing every referral of the API");
+    let referrals = with_api(&args.api, &args.ledger, |client| async move {
+        client.list_all(None, None).await.map_err(api_error)
+    })?;
+    Ok(ApiIndex::new(referrals.iter().map(api_entry)))
 }
 
 /// Write `--output` (if asked), then the table or `--json` on stdout.
