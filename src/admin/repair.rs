@@ -60,7 +60,10 @@ pub fn relink_command(args: RelinkArgs) -> Result<Exit, Error> {
         )?)
     };
     let reason = args.reason.as_deref().unwrap_or(DEFAULT_RELINK_REASON);
-    let old = ledger.relink(&args.external_id, &args.referral_id, reason)?;
+    let ids = found
+        .as_ref()
+        .map(|referral| (referral.engagement_id(), referral.etag()));
+    let old = ledger.relink(&args.external_id, &args.referral_id, ids, reason)?;
     let old = old.as_deref().unwrap_or("no referral");
     say(&format!(
         "relinked {}: {old} -> {}",
