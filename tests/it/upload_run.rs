@@ -10,6 +10,7 @@
 //! - `exit_codes`: every documented exit code, including SIGINT and SIGTERM mid-run.
 //! - `dry_run_retry`: `--dry-run` touches nothing; `retry` resends failed records.
 
+mod auth;
 mod chaos;
 mod dry_run_retry;
 mod exactly_once;

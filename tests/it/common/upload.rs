@@ -146,8 +146,14 @@ impl Workspace {
     /// the summary written as JSON, then `extra`. Unless `extra` sets them: a fast rate, a
     /// burst of 50 and a 2 s timeout (clap refuses a repeated flag).
     pub fn upload(&self, api_url: &str, extra: &[&str]) -> Command {
+        self.upload_with(&["--quiet"], api_url, extra)
+    }
+
+    /// [`Self::upload`] with the global flags `global` (e.g. `--log-format json`) instead of
+    /// `--quiet`.
+    pub fn upload_with(&self, global: &[&str], api_url: &str, extra: &[&str]) -> Command {
         let mut cmd = bare_command();
-        cmd.arg("--quiet")
+        cmd.args(global)
             .arg("upload")
             .arg("--mapping")
             .arg(mapping());
