@@ -236,6 +236,52 @@ impl Api {
     }
 }
 
+impl Api {
+    /// The engagement of each shared record in `external_ids`: exactly two referrals, the
+    /// ledger's referral and its connected one, the latter addressed to Microsoft. One
+    /// listing for all of them.
+    pub fn assert_engagements(&self, ws: &Workspace, external_ids: &[String]) -> TestResult {
+        let mut engagements: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for referral in self.list("type eq 'Shared'")? {
+            let engagement = referral["engagementId"].as_str().unwrap_or_default();
+            engagements
+                .entry(engagement.to_owned())
+                .or_default()
+                .push(referral);
+        }
+        let ledger = ws.open_ledger()?;
+        for external_id in external_ids {
+            let record = ledger
+                .get(external_id)?
+                .ok_or_else(|| format!("the ledger has no record {external_id}"))?;
+            let engagement = record.engagement_id.clone().unwrap_or_default();
+            let referrals = engagements.get(&engagement).cloned().unwrap_or_default();
+            let mut listed: Vec<&str> = referrals.iter().filter_map(|r| r["id"].as_str()).collect();
+            listed.sort_unstable();
+            let mut expected = [
+                record.referral_id.as_deref().unwrap_or("(none)"),
+                record.connected_referral_id.as_deref().unwrap_or("(none)"),
+            ];
+            expected.sort_unstable();
+            assert_eq!(
+                listed, expected,
+                "{external_id}: the engagement's referrals"
+            );
+            let connected = referrals
+                .iter()
+                .find(|r| r["id"].as_str() == record.connected_referral_id.as_deref())
+                .ok_or("no connected referral")?;
+            assert_eq!(connected["target"][0]["id"], "msft", "{connected}");
+        }
+        Ok(())
+    }
+
+    /// [`Self::assert_engagements`] for one record.
+    pub fn assert_engagement(&self, ws: &Workspace, external_id: &str) -> TestResult {
+        self.assert_engagements(ws, &[external_id.to_owned()])
+    }
+}
+
 /// A sandbox in this process, and a view of it. The sandbox stops when this is dropped.
 pub struct Peer {
     // Declared first: dropped (stopped) before the runtime it runs on.

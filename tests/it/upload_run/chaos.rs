@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::common::api::Api;
 use crate::common::sandbox::{SandboxProcess, TestResult};
-use crate::common::upload::{Ran, Seeded, Workspace, ids, rows, spawn_sandbox};
+use crate::common::upload::{Ran, Row, Seeded, Workspace, ids, rows, spawn_sandbox};
 
 /// The sandbox's faults in every chaos run.
 const FAULTS: [&str; 5] = [
@@ -132,4 +132,34 @@ fn a_seeded_generator_repeats_its_points() {
     assert_eq!(first, second);
     assert!(first.iter().all(|p| (100..200).contains(p)));
     assert_eq!(Seeded::new(1).between(7, 7), 7);
+}
+
+#[test]
+fn shared_referrals_killed_between_their_steps_end_with_one_engagement_each() -> TestResult {
+    let seed = 4242;
+    let args = [&FAULTS[..], &["--latency", "40", "--seed", "4242"]].concat();
+    let sandbox = SandboxProcess::spawn(&args)?;
+    let api = Api::new(&sandbox.base_url)?;
+    let rows: Vec<Row> = (1..=40).map(Row::shared).collect();
+    let ws = Workspace::with_rows(&rows)?;
+    let mut points = Seeded::new(seed);
+    let mut killed = 0;
+    for _ in 0..3 {
+        let mut run = ws.spawn(&mut ws.upload(&sandbox.base_url, &uploader("100")))?;
+        sleep(Duration::from_millis(points.between(150, 700)));
+        if run.exited()? {
+            break;
+        }
+        run.signal("-KILL")?;
+        run.wait()?;
+        killed += 1;
+    }
+    assert!(killed > 0, "every run ended before its kill point");
+    finish(&ws, &sandbox.base_url, 5)?;
+
+    api.assert_exactly_once(&ws, &ids(&rows))?;
+    api.assert_engagements(&ws, &ids(&rows))?;
+    // 40 partner referrals and 40 connected ones, nothing else.
+    assert_eq!(api.stat("referrals")?, 80);
+    Ok(())
 }

@@ -139,8 +139,12 @@ fn a_referral_changed_in_partner_center_is_reread_after_412_and_updated() -> Tes
     // And the CRM changes the same row.
     rows[1].amount = "98765".into();
     ws.write_rows(&rows)?;
+    let requests = peer.stat("requests")?;
     let ran = ws.run(&mut ws.upload(peer.url(), &[]))?;
     ran.expect_code(0)?;
+    // PATCH (412), GET, PATCH: the stale eTag was refused and the copy re-read.
+    assert_eq!(peer.stat("requests")? - requests, 3);
+    assert_eq!(ws.summary_count("requests")?, 3);
     assert_eq!(ws.summary_count("updated")?, 1, "{}", ws.summary()?);
     assert_eq!(ws.summary_count("failed")?, 0);
 

@@ -11,31 +11,6 @@ use crate::common::api::Peer;
 use crate::common::sandbox::TestResult;
 use crate::common::upload::{Row, Workspace, bare_command, ids, mapping};
 
-/// The engagement of a shared record: exactly two referrals, the ledger's referral and its
-/// connected one, the latter addressed to Microsoft.
-fn assert_engagement(peer: &Peer, ws: &Workspace, external_id: &str) -> TestResult {
-    let record = ws.record(external_id)?;
-    let engagement = record.engagement_id.clone().unwrap_or_default();
-    let referrals = peer.list(&format!("engagementId eq '{engagement}'"))?;
-    let mut listed: Vec<&str> = referrals.iter().filter_map(|r| r["id"].as_str()).collect();
-    listed.sort_unstable();
-    let mut expected = [
-        record.referral_id.as_deref().unwrap_or("(none)"),
-        record.connected_referral_id.as_deref().unwrap_or("(none)"),
-    ];
-    expected.sort_unstable();
-    assert_eq!(
-        listed, expected,
-        "{external_id}: the engagement's referrals"
-    );
-    let connected = referrals
-        .iter()
-        .find(|r| r["id"].as_str() == record.connected_referral_id.as_deref())
-        .ok_or("no connected referral")?;
-    assert_eq!(connected["target"][0]["id"], "msft", "{connected}");
-    Ok(())
-}
-
 /// What the mapping makes of the CSV (`preview`): per row, the referral and, for a Shared
 /// one, the connected referral after it.
 fn preview(ws: &Workspace) -> TestResult<Vec<Value>> {
@@ -89,7 +64,7 @@ fn shared_rows_make_a_referral_and_its_connected_referral() -> TestResult {
     assert_eq!(peer.stat("created")?, 6, "2 independent + 2 × 2 shared");
     peer.assert_exactly_once(&ws, &ids(&rows))?;
     for shared in ["OPP-0002", "OPP-0004"] {
-        assert_engagement(&peer, &ws, shared)?;
+        peer.assert_engagement(&ws, shared)?;
     }
     assert_eq!(ws.record("OPP-0001")?.connected_referral_id, None);
 
@@ -116,7 +91,7 @@ fn a_crash_before_step_two_resumes_at_step_two() -> TestResult {
     let record = ws.record("OPP-0001")?;
     assert_eq!(record.referral_id.as_deref(), Some(partner.as_str()));
     assert!(record.connected_referral_id.is_some(), "{record:?}");
-    assert_engagement(&peer, &ws, "OPP-0001")?;
+    peer.assert_engagement(&ws, "OPP-0001")?;
     peer.assert_exactly_once(&ws, &ids(&rows))?;
     Ok(())
 }
@@ -130,7 +105,7 @@ fn a_crash_after_an_applied_step_two_adopts_the_connected_referral() -> TestResu
 
     ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
     assert_eq!(peer.stat("created")?, 2, "step two was made again");
-    assert_engagement(&peer, &ws, "OPP-0001")?;
+    peer.assert_engagement(&ws, "OPP-0001")?;
     peer.assert_exactly_once(&ws, &ids(&rows))?;
     // The adopted referrals already match the export.
     assert_eq!(peer.stat("updated")?, 0);
