@@ -305,6 +305,13 @@ impl Peer {
         Self::start(SandboxConfig::default())
     }
 
+    /// Stop the sandbox and wait until it has closed every connection and its state file
+    /// (so that another sandbox can open the same `--state`).
+    pub fn stop(self) {
+        let Peer { sandbox, api } = self;
+        api.block_on(sandbox.shutdown());
+    }
+
     pub fn url(&self) -> &str {
         &self.sandbox.base_url
     }

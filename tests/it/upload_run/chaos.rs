@@ -6,7 +6,9 @@
 use std::thread::sleep;
 use std::time::Duration;
 
-use crate::common::api::Api;
+use referral_sync::sandbox::SandboxConfig;
+
+use crate::common::api::{Api, Peer};
 use crate::common::sandbox::{SandboxProcess, TestResult};
 use crate::common::upload::{Ran, Row, Seeded, Workspace, ids, rows, spawn_sandbox};
 
@@ -161,5 +163,57 @@ fn shared_referrals_killed_between_their_steps_end_with_one_engagement_each() ->
     api.assert_engagements(&ws, &ids(&rows))?;
     // 40 partner referrals and 40 connected ones, nothing else.
     assert_eq!(api.stat("referrals")?, 80);
+    Ok(())
+}
+
+#[test]
+fn updates_through_lost_responses_and_a_kill_converge_on_the_export() -> TestResult {
+    let ws = Workspace::with_rows(&rows(60))?;
+    let state = ws.path("sandbox-state.db");
+    let healthy = Peer::start(SandboxConfig {
+        state: Some(state.clone()),
+        ..SandboxConfig::default()
+    })?;
+    ws.run(&mut ws.upload(healthy.url(), &[]))?.expect_code(0)?;
+    healthy.stop();
+
+    // Every row changes; the same referrals are now served by a hostile sandbox.
+    let changed: Vec<Row> = rows(60)
+        .into_iter()
+        .map(|row| Row {
+            notes: format!("{} (second export)", row.notes),
+            ..row
+        })
+        .collect();
+    ws.write_rows(&changed)?;
+    let hostile = Peer::start(SandboxConfig {
+        state: Some(state),
+        idempotency: false,
+        lose_response_rate: 0.1,
+        fail_rate: 0.1,
+        seed: 77,
+        latency: Duration::from_millis(30),
+        hold_lost_for: Duration::from_millis(300),
+        ..SandboxConfig::default()
+    })?;
+    let flags = ["--concurrency", "4"];
+    let run = ws.spawn(&mut ws.upload(hostile.url(), &flags))?;
+    sleep(Duration::from_millis(Seeded::new(77).between(150, 400)));
+    run.signal("-KILL")?;
+    run.wait()?;
+    for _ in 0..5 {
+        if ws.run(&mut ws.upload(hostile.url(), &flags))?.code == Some(0) {
+            break;
+        }
+    }
+    ws.run(&mut ws.upload(hostile.url(), &flags))?
+        .expect_code(0)?;
+    assert_eq!(ws.summary_count("unchanged")?, 60, "{}", ws.summary()?);
+
+    hostile.assert_exactly_once(&ws, &ids(&changed))?;
+    for referral in hostile.outgoing()? {
+        let notes = referral["details"]["notes"].as_str().unwrap_or_default();
+        assert!(notes.ends_with("(second export)"), "{referral}");
+    }
     Ok(())
 }

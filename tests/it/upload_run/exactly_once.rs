@@ -177,3 +177,40 @@ fn a_row_changed_back_and_forth_settles_on_the_last_export() -> TestResult {
     peer.assert_exactly_once(&ws, &ids(&rows))?;
     Ok(())
 }
+
+#[test]
+fn a_repeated_external_id_in_the_export_makes_one_referral_and_fails_the_repeat() -> TestResult {
+    let peer = Peer::healthy()?;
+    let mut rows = rows(4);
+    rows[3].id = rows[1].id.clone();
+    rows[3].notes = "a second row with the same id".into();
+    let ws = Workspace::with_rows(&rows)?;
+    let ran = ws.run(&mut ws.upload(peer.url(), &[]))?;
+    ran.expect_code(1)?;
+    assert!(ran.stderr.contains("row 5"), "{}", ran.stderr);
+    assert_eq!(ws.summary_count("failed")?, 1);
+    assert_eq!(peer.stat("created")?, 3);
+    peer.assert_exactly_once(&ws, &ids(&rows))?;
+    // The first row with the id is the one sent.
+    let record = ws.record(&rows[1].id)?;
+    let referral = peer.get(record.referral_id.as_deref().unwrap_or_default())?;
+    assert_eq!(referral["details"]["notes"], rows[1].notes.as_str());
+    Ok(())
+}
+
+#[test]
+fn a_limited_run_sends_the_first_rows_and_the_next_run_the_rest() -> TestResult {
+    let peer = Peer::healthy()?;
+    let rows = rows(10);
+    let ws = Workspace::with_rows(&rows)?;
+    ws.run(&mut ws.upload(peer.url(), &["--limit", "4"]))?
+        .expect_code(0)?;
+    assert_eq!(ws.summary_count("created")?, 4);
+    peer.assert_exactly_once(&ws, &ids(&rows[..4]))?;
+
+    ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
+    assert_eq!(ws.summary_count("created")?, 6);
+    assert_eq!(ws.summary_count("unchanged")?, 4);
+    peer.assert_exactly_once(&ws, &ids(&rows))?;
+    Ok(())
+}
