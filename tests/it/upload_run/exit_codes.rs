@@ -171,17 +171,43 @@ fn exit_4_while_another_run_holds_the_ledger() -> TestResult {
     Ok(())
 }
 
-/// Start a slow upload, wait until the sandbox has answered a few of its requests, and send
-/// `signal`.
-fn interrupt(peer: &Peer, ws: &Workspace, signal: &str) -> TestResult<Running> {
-    let run = ws.spawn(&mut ws.upload(peer.url(), &["--concurrency", "2"]))?;
+#[test]
+fn exit_4_for_a_second_upload_while_the_first_runs_and_it_names_the_holder() -> TestResult {
+    let peer = Peer::start(SandboxConfig {
+        latency: Duration::from_millis(100),
+        ..SandboxConfig::default()
+    })?;
+    let rows = rows(20);
+    let ws = Workspace::with_rows(&rows)?;
+    let first = ws.spawn(&mut ws.upload(peer.url(), &["--concurrency", "2"]))?;
+    wait_for_creates(&peer, 1)?;
+    let second = ws.run(&mut ws.upload(peer.url(), &[]))?;
+    second.expect_code(4)?;
+    let holder = format!("pid {}", first.pid());
+    assert!(second.stderr.contains(&holder), "{}", second.stderr);
+
+    first.wait()?.expect_code(0)?;
+    peer.assert_exactly_once(&ws, &ids(&rows))?;
+    Ok(())
+}
+
+/// Wait (at most 30 s) until the sandbox has created `n` referrals.
+fn wait_for_creates(peer: &Peer, n: u64) -> TestResult {
     let started = Instant::now();
-    while peer.stat("created")? < 3 {
+    while peer.stat("created")? < n {
         if started.elapsed() > Duration::from_secs(30) {
             return Err("the upload made no progress".into());
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    Ok(())
+}
+
+/// Start a slow upload, wait until the sandbox has answered a few of its requests, and send
+/// `signal`.
+fn interrupt(peer: &Peer, ws: &Workspace, signal: &str) -> TestResult<Running> {
+    let run = ws.spawn(&mut ws.upload(peer.url(), &["--concurrency", "2"]))?;
+    wait_for_creates(peer, 3)?;
     run.signal(signal)?;
     Ok(run)
 }

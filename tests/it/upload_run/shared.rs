@@ -111,3 +111,30 @@ fn a_crash_after_an_applied_step_two_adopts_the_connected_referral() -> TestResu
     assert_eq!(peer.stat("updated")?, 0);
     Ok(())
 }
+
+#[test]
+fn a_row_that_starts_asking_for_help_becomes_shared_with_a_connected_referral() -> TestResult {
+    let peer = Peer::healthy()?;
+    let mut rows = vec![Row::new(1), Row::new(2)];
+    let ws = Workspace::with_rows(&rows)?;
+    ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
+
+    rows[1] = Row::shared(2);
+    ws.write_rows(&rows)?;
+    let ran = ws.run(&mut ws.upload(peer.url(), &[]))?;
+    ran.expect_code(0)?;
+    peer.assert_exactly_once(&ws, &ids(&rows))?;
+    peer.assert_engagement(&ws, "OPP-0002")?;
+    let record = ws.record("OPP-0002")?;
+    let referral = peer.get(record.referral_id.as_deref().unwrap_or_default())?;
+    assert_eq!(referral["type"], "Shared", "{referral}");
+    assert_eq!(
+        referral["consent"]["consentToShareReferralWithMicrosoftSellers"],
+        true
+    );
+    // Settled: the next run sends nothing.
+    let requests = peer.stat("requests")?;
+    ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
+    assert_eq!(peer.stat("requests")?, requests);
+    Ok(())
+}
