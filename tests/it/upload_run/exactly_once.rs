@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::common::api::Peer;
 use crate::common::sandbox::TestResult;
-use crate::common::upload::{Workspace, ids, rows};
+use crate::common::upload::{Workspace, bare_command, ids, mapping, rows};
 
 #[test]
 fn lost_responses_without_idempotency_create_every_record_exactly_once() -> TestResult {
@@ -212,5 +212,31 @@ fn a_limited_run_sends_the_first_rows_and_the_next_run_the_rest() -> TestResult 
     assert_eq!(ws.summary_count("created")?, 6);
     assert_eq!(ws.summary_count("unchanged")?, 4);
     peer.assert_exactly_once(&ws, &ids(&rows))?;
+    Ok(())
+}
+
+#[test]
+fn the_embedded_sandbox_keeps_its_referrals_beside_the_ledger_between_runs() -> TestResult {
+    let rows = rows(5);
+    let ws = Workspace::with_rows(&rows)?;
+    let embedded = || {
+        let mut cmd = bare_command();
+        cmd.args(["--quiet", "upload", "--sandbox", "--mapping"])
+            .arg(mapping())
+            .arg(&ws.csv)
+            .arg("--ledger")
+            .arg(&ws.ledger)
+            .arg("--summary-json")
+            .arg(&ws.summary)
+            .args(["--rate", "1000"]);
+        cmd
+    };
+    ws.run(&mut embedded())?.expect_code(0)?;
+    assert_eq!(ws.summary_count("created")?, 5);
+    assert!(ws.path("ledger.db.sandbox").exists());
+
+    ws.run(&mut embedded())?.expect_code(0)?;
+    assert_eq!(ws.summary_count("unchanged")?, 5);
+    assert_eq!(ws.summary_count("requests")?, 0);
     Ok(())
 }

@@ -138,3 +138,26 @@ fn a_row_that_starts_asking_for_help_becomes_shared_with_a_connected_referral() 
     assert_eq!(peer.stat("requests")?, requests);
     Ok(())
 }
+
+#[test]
+#[ignore = "bug: a change that only touches the connected referral (the [connected] fields) \
+            sends nothing, counts the row unchanged and stores the new hash, so the change \
+            never reaches Partner Center"]
+fn a_change_to_the_connected_fields_reaches_the_connected_referral() -> TestResult {
+    let peer = Peer::healthy()?;
+    let mut rows = vec![Row::shared(1)];
+    let ws = Workspace::with_rows(&rows)?;
+    ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
+
+    // Only `inviteContext.notes` of the connected referral depends on this column's text.
+    rows[0].help = "Need licensing help".into();
+    ws.write_rows(&rows)?;
+    ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
+    let record = ws.record("OPP-0001")?;
+    let connected = peer.get(record.connected_referral_id.as_deref().unwrap_or_default())?;
+    assert_eq!(
+        connected["inviteContext"]["notes"],
+        "Opportunity 1: Need licensing help"
+    );
+    Ok(())
+}
