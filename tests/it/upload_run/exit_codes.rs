@@ -116,6 +116,63 @@ fn exit_2_for_a_bad_rate() -> TestResult {
 }
 
 #[test]
+fn exit_2_for_a_bad_timeout() -> TestResult {
+    let peer = Peer::healthy()?;
+    let ws = Workspace::with_rows(&rows(1))?;
+    let ran = ws.run(&mut ws.upload(peer.url(), &["--timeout", "0"]))?;
+    ran.expect_code(2)?;
+    assert!(ran.stderr.contains("--timeout"), "{}", ran.stderr);
+    assert_eq!(peer.stat("requests")?, 0);
+    Ok(())
+}
+
+/// The upload with OAuth against a token endpoint where nothing listens.
+fn unreachable_token_endpoint(ws: &Workspace, peer: &Peer) -> std::process::Command {
+    let mut cmd = ws.upload(
+        peer.url(),
+        &["--token-url", "http://127.0.0.1:9/oauth2/token"],
+    );
+    cmd.env_remove("PARTNER_API_TOKEN")
+        .env("PARTNER_CLIENT_ID", "client")
+        .env("PARTNER_CLIENT_SECRET", "secret");
+    cmd
+}
+
+#[test]
+fn exit_3_when_the_token_endpoint_cannot_be_reached() -> TestResult {
+    let peer = Peer::healthy()?;
+    let ws = Workspace::with_rows(&rows(2))?;
+    let ran = ws.run(&mut unreachable_token_endpoint(&ws, &peer))?;
+    ran.expect_code(3)?;
+    assert!(
+        ran.stderr.contains("authentication failed"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(peer.stat("requests")?, 0);
+    Ok(())
+}
+
+#[test]
+#[ignore = "bug: upload opens the ledger and starts a run before validating --timeout and \
+            getting a token, and returns without finishing that run, so an exit 2 or 3 at \
+            start leaves a run with no finished_at and no exit code (status shows it as died)"]
+fn a_run_refused_at_start_leaves_no_unfinished_run() -> TestResult {
+    let peer = Peer::healthy()?;
+    let ws = Workspace::with_rows(&rows(2))?;
+    ws.run(&mut ws.upload(peer.url(), &["--timeout", "0"]))?
+        .expect_code(2)?;
+    ws.run(&mut unreachable_token_endpoint(&ws, &peer))?
+        .expect_code(3)?;
+    if ws.ledger.exists() {
+        for run in ws.open_ledger()?.runs(10)? {
+            assert!(run.finished_at.is_some(), "an unfinished run: {run:?}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
 fn exit_3_for_a_token_the_api_refuses() -> TestResult {
     let peer = Peer::start(SandboxConfig {
         token: Some("the-only-good-token".into()),
