@@ -3,6 +3,7 @@
 //! killed and restarted on its `--state` file) and restarted until it finishes. Whatever the
 //! interleaving, the end is one referral per record and a ledger that agrees with the API.
 
+use std::process::Command;
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -28,6 +29,15 @@ const UPLOADER: [&str; 6] = ["--burst", "10", "--concurrency", "8", "--timeout",
 /// The uploader's flags with `--rate rate`.
 fn uploader(rate: &'static str) -> Vec<&'static str> {
     [&["--rate", rate][..], &UPLOADER[..]].concat()
+}
+
+/// Start `cmd` and SIGKILL it after `pause`; whether the kill is what ended it (a run that
+/// finished first is not reaped before the signal, so the signal never hits another process).
+fn kill_after(ws: &Workspace, cmd: &mut Command, pause: Duration) -> TestResult<bool> {
+    let run = ws.spawn(cmd)?;
+    sleep(pause);
+    run.signal("-KILL")?;
+    Ok(run.wait()?.code.is_none())
 }
 
 /// Run the upload to its end: again after an exit 1 (a record that ran out of retries),
@@ -58,13 +68,14 @@ fn the_uploader_killed_at_random_points_never_creates_a_duplicate() -> TestResul
     let mut points = Seeded::new(seed);
     let mut killed = 0;
     for _ in 0..3 {
-        let mut run = ws.spawn(&mut ws.upload(&sandbox.base_url, &uploader("150")))?;
-        sleep(Duration::from_millis(points.between(200, 1500)));
-        if run.exited()? {
+        let pause = Duration::from_millis(points.between(200, 1500));
+        if !kill_after(
+            &ws,
+            &mut ws.upload(&sandbox.base_url, &uploader("150")),
+            pause,
+        )? {
             break;
         }
-        run.signal("-KILL")?;
-        assert_eq!(run.wait()?.code, None, "SIGKILL did not end the run");
         killed += 1;
     }
     assert!(killed > 0, "every run ended before its kill point");
@@ -147,13 +158,14 @@ fn shared_referrals_killed_between_their_steps_end_with_one_engagement_each() ->
     let mut points = Seeded::new(seed);
     let mut killed = 0;
     for _ in 0..3 {
-        let mut run = ws.spawn(&mut ws.upload(&sandbox.base_url, &uploader("100")))?;
-        sleep(Duration::from_millis(points.between(150, 700)));
-        if run.exited()? {
+        let pause = Duration::from_millis(points.between(150, 700));
+        if !kill_after(
+            &ws,
+            &mut ws.upload(&sandbox.base_url, &uploader("100")),
+            pause,
+        )? {
             break;
         }
-        run.signal("-KILL")?;
-        run.wait()?;
         killed += 1;
     }
     assert!(killed > 0, "every run ended before its kill point");
@@ -197,10 +209,8 @@ fn updates_through_lost_responses_and_a_kill_converge_on_the_export() -> TestRes
         ..SandboxConfig::default()
     })?;
     let flags = ["--concurrency", "4"];
-    let run = ws.spawn(&mut ws.upload(hostile.url(), &flags))?;
-    sleep(Duration::from_millis(Seeded::new(77).between(150, 400)));
-    run.signal("-KILL")?;
-    run.wait()?;
+    let pause = Duration::from_millis(Seeded::new(77).between(150, 400));
+    kill_after(&ws, &mut ws.upload(hostile.url(), &flags), pause)?;
     for _ in 0..5 {
         if ws.run(&mut ws.upload(hostile.url(), &flags))?.code == Some(0) {
             break;

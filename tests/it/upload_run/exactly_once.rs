@@ -75,6 +75,22 @@ fn a_429_storm_slows_the_run_down_but_creates_everything_once() -> TestResult {
 }
 
 #[test]
+fn an_adaptive_rate_under_a_429_storm_creates_everything_once() -> TestResult {
+    let peer = Peer::start(SandboxConfig {
+        rate_limit: Some(RateLimit::parse("5/s")?),
+        ..SandboxConfig::default()
+    })?;
+    let rows = rows(15);
+    let ws = Workspace::with_rows(&rows)?;
+    let flags = ["--adaptive", "--rate", "50", "--burst", "10"];
+    ws.run(&mut ws.upload(peer.url(), &flags))?.expect_code(0)?;
+    assert_eq!(ws.summary_count("created")?, 15);
+    assert_eq!(ws.summary_count("failed")?, 0);
+    peer.assert_exactly_once(&ws, &ids(&rows))?;
+    Ok(())
+}
+
+#[test]
 fn a_rerun_of_the_same_export_makes_no_request() -> TestResult {
     let peer = Peer::healthy()?;
     let rows = rows(12);
