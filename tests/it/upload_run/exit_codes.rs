@@ -66,6 +66,30 @@ fn exit_1_for_a_permanent_api_error() -> TestResult {
 }
 
 #[test]
+fn exit_1_for_a_create_the_api_refuses_and_the_rest_are_created() -> TestResult {
+    let peer = Peer::healthy()?;
+    let mut rows = rows(3);
+    // Larger than the API takes in one body (1 MiB): a 413, which no retry can fix.
+    rows[0].notes = "x".repeat(1_100_000);
+    let ws = Workspace::with_rows(&rows)?;
+    let ran = ws.run(&mut ws.upload(peer.url(), &[]))?;
+    ran.expect_code(1)?;
+    assert_eq!(ws.summary_count("failed")?, 1);
+    assert_eq!(
+        ws.summary_count("retries")?,
+        0,
+        "a permanent error was retried"
+    );
+    let record = ws.record(&rows[0].id)?;
+    assert_eq!(record.state, State::Failed);
+    assert_eq!(record.failure_kind, Some(FailureKind::Permanent));
+    assert_eq!(record.last_http_status, Some(413));
+    assert_eq!(record.referral_id, None);
+    assert_eq!(peer.stat("created")?, 2);
+    Ok(())
+}
+
+#[test]
 fn exit_2_for_a_mapping_with_a_typo_before_any_request() -> TestResult {
     let peer = Peer::healthy()?;
     let ws = Workspace::with_rows(&rows(2))?;
