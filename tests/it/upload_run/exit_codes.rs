@@ -293,10 +293,10 @@ fn interrupt(peer: &Peer, ws: &Workspace, signal: &str) -> TestResult<Running> {
     Ok(run)
 }
 
-fn interrupted_run_is_recorded_and_resumable(signal: &str) -> TestResult {
+fn interrupted_run_is_recorded_and_resumable(signal: &str, config: SandboxConfig) -> TestResult {
     let peer = Peer::start(SandboxConfig {
         latency: Duration::from_millis(150),
-        ..SandboxConfig::default()
+        ..config
     })?;
     let rows = rows(40);
     let ws = Workspace::with_rows(&rows)?;
@@ -324,10 +324,24 @@ fn interrupted_run_is_recorded_and_resumable(signal: &str) -> TestResult {
 
 #[test]
 fn exit_130_on_sigint_with_the_run_recorded_and_nothing_lost() -> TestResult {
-    interrupted_run_is_recorded_and_resumable("-INT")
+    interrupted_run_is_recorded_and_resumable("-INT", SandboxConfig::default())
 }
 
 #[test]
 fn exit_130_on_sigterm_with_the_run_recorded_and_nothing_lost() -> TestResult {
-    interrupted_run_is_recorded_and_resumable("-TERM")
+    interrupted_run_is_recorded_and_resumable("-TERM", SandboxConfig::default())
+}
+
+#[test]
+fn exit_130_on_sigint_while_responses_are_lost_leaves_nothing_to_duplicate() -> TestResult {
+    interrupted_run_is_recorded_and_resumable(
+        "-INT",
+        SandboxConfig {
+            idempotency: false,
+            lose_response_rate: 0.3,
+            seed: 130,
+            hold_lost_for: Duration::from_millis(300),
+            ..SandboxConfig::default()
+        },
+    )
 }
