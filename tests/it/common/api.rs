@@ -290,13 +290,12 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// Start a sandbox with `config` on the view's own runtime (its address is known only
+    /// once it listens, so the view's base URL is filled in then).
     pub fn start(config: SandboxConfig) -> TestResult<Peer> {
-        let api = Api::new("http://127.0.0.1:0")?;
+        let mut api = Api::new("")?;
         let sandbox = api.block_on(sandbox::start(config))?;
-        let api = Api {
-            base_url: sandbox.base_url.clone(),
-            ..api
-        };
+        api.base_url.clone_from(&sandbox.base_url);
         Ok(Peer { sandbox, api })
     }
 
