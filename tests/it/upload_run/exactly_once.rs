@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::common::api::Peer;
 use crate::common::sandbox::TestResult;
-use crate::common::upload::{Workspace, bare_command, ids, mapping, rows};
+use crate::common::upload::{Row, Workspace, bare_command, ids, mapping, rows};
 
 #[test]
 fn lost_responses_without_idempotency_create_every_record_exactly_once() -> TestResult {
@@ -254,5 +254,44 @@ fn the_embedded_sandbox_keeps_its_referrals_beside_the_ledger_between_runs() -> 
     ws.run(&mut embedded())?.expect_code(0)?;
     assert_eq!(ws.summary_count("unchanged")?, 5);
     assert_eq!(ws.summary_count("requests")?, 0);
+    Ok(())
+}
+
+#[test]
+fn external_ids_with_quotes_and_url_characters_are_looked_up_after_lost_responses() -> TestResult {
+    let peer = Peer::start(SandboxConfig {
+        idempotency: false,
+        lose_response_rate: 0.5,
+        seed: 11,
+        hold_lost_for: Duration::from_millis(300),
+        ..SandboxConfig::default()
+    })?;
+    let odd = [
+        "O'Brien-1",
+        "A&B #2",
+        "C+D 3?x=y",
+        "Ünïcødé 4",
+        "50% off/5",
+        "''6",
+    ];
+    let rows: Vec<_> = odd
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Row {
+            id: (*id).to_owned(),
+            ..Row::new(i + 1)
+        })
+        .collect();
+    let ws = Workspace::with_rows(&rows)?;
+    ws.run(&mut ws.upload(peer.url(), &["--timeout", "1"]))?
+        .expect_code(0)?;
+    assert!(
+        peer.stat("lost_responses")? > 0,
+        "the seed loses no response"
+    );
+    peer.assert_exactly_once(&ws, &ids(&rows))?;
+    // And a re-run finds every one of them unchanged.
+    ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
+    assert_eq!(ws.summary_count("unchanged")?, 6);
     Ok(())
 }
