@@ -178,9 +178,6 @@ fn exit_3_when_the_token_endpoint_cannot_be_reached() -> TestResult {
 }
 
 #[test]
-#[ignore = "bug: upload opens the ledger and starts a run before validating --timeout and \
-            getting a token, and returns without finishing that run, so an exit 2 or 3 at \
-            start leaves a run with no finished_at and no exit code (status shows it as died)"]
 fn a_run_refused_at_start_leaves_no_unfinished_run() -> TestResult {
     let peer = Peer::healthy()?;
     let ws = Workspace::with_rows(&rows(2))?;
