@@ -159,6 +159,8 @@ impl Api {
         let (api_url, tokens, sandbox) = if args.sandbox {
             let config = SandboxConfig {
                 state: Some(sandbox_state_path(ledger)),
+                // The run holds one token for its whole length.
+                token_lifetime: std::time::Duration::from_secs(30 * 24 * 3600),
                 ..SandboxConfig::default()
             };
             let sandbox = crate::sandbox::start(config).await?;
