@@ -69,6 +69,18 @@ pub(super) struct Checker {
     pub(super) errors: Vec<FieldError>,
 }
 
+/// The member `key` of `map`. Payload objects have a handful of members, and comparing
+/// their names is cheaper than hashing `key`, so small objects are scanned.
+pub(super) fn member<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+    if map.len() <= 16 {
+        map.iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| value)
+    } else {
+        map.get(key)
+    }
+}
+
 /// The JSON kind of a value, for messages: `expected a string, got number`.
 pub(super) fn kind(value: &Value) -> &'static str {
     match value {
@@ -96,7 +108,7 @@ impl Checker {
         at: At<'_>,
         need: Need,
     ) -> Option<&'m Value> {
-        match map.get(at.last_key()) {
+        match member(map, at.last_key()) {
             None | Some(Value::Null) => {
                 if need == Need::Required {
                     self.push(at, "is required");

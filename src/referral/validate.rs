@@ -15,7 +15,7 @@
 
 use serde_json::{Map, Value};
 
-use super::check::{At, Checker, Need, kind};
+use super::check::{At, Checker, Need, kind, member};
 use super::deal::parse_number;
 use super::enums::{
     AssistanceRequestCode, CustomerSize, ProfileType, ReferralQualification, ReferralStatus,
@@ -90,7 +90,8 @@ fn top_level(check: &mut Checker, root: &Map<String, Value>) {
         ReferralSubstatus::VALUES,
     );
     // A status that is not one of the values was reported; pairing against it says nothing.
-    let status_unreadable = status.is_none() && root.get("status").is_some_and(|s| !s.is_null());
+    let status_unreadable =
+        status.is_none() && member(root, "status").is_some_and(|s| !s.is_null());
     if !status_unreadable && let Err(error) = check_pair(status, substatus) {
         check.errors.push(error);
     }
@@ -249,7 +250,7 @@ fn invite_context(check: &mut Checker, root: &Map<String, Value>) {
 /// `details`, at `at`: money, date and requirements.
 fn deal(check: &mut Checker, details: &Map<String, Value>, at: At<'_>) {
     check.strings(details, at, &["notes"]);
-    deal_value(check, details.get("dealValue"), at.key("dealValue"));
+    deal_value(check, member(details, "dealValue"), at.key("dealValue"));
     let currency_at = at.key("currency");
     if let Some(currency) = check.string(details, currency_at, Need::Optional)
         && !tables::is_currency_code(currency)
