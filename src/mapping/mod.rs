@@ -16,6 +16,7 @@ mod maps;
 mod outcome;
 mod schema;
 mod sections;
+mod seen;
 mod spec;
 pub mod targets;
 mod tree;

@@ -5,7 +5,6 @@
 //! row: mapped, skipped by a filter, or invalid with every failing field listed. Source
 //! row errors and repeated external ids become invalid outcomes; the run goes on.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,6 +15,7 @@ use super::compiled::Node;
 use super::diag::Diagnostics;
 use super::eval::RowCtx;
 use super::load::Mapping;
+use super::seen::SeenIds;
 use crate::source::{Headers, Row, RowError, RowSource, SourceOptions};
 
 /// One field of a row that could not be mapped, or that the Referral model rejects.
@@ -127,7 +127,7 @@ pub fn records(
         first,
         headers: None,
         cols: Vec::new(),
-        seen: HashSet::new(),
+        seen: SeenIds::default(),
     })
 }
 
@@ -138,7 +138,7 @@ struct Driver {
     first: Option<Result<Row, RowError>>,
     headers: Option<Arc<Headers>>,
     cols: Vec<Option<usize>>,
-    seen: HashSet<String>,
+    seen: SeenIds,
 }
 
 impl Iterator for Driver {
@@ -163,7 +163,7 @@ impl Iterator for Driver {
         }
         let outcome = self.mapping.map_row(&row, &self.cols);
         Some(match outcome {
-            RowOutcome::Mapped(record) if !self.seen.insert(record.external_id.clone()) => {
+            RowOutcome::Mapped(record) if !self.seen.insert(&record.external_id) => {
                 RowOutcome::Invalid(RowFailure {
                     file: record.file,
                     row: record.row,

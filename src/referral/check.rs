@@ -2,7 +2,11 @@
 //! field it is asked about and records every problem with its path.
 //!
 //! It works on the raw value rather than on `Referral` so that a string where a number should
-//! be is reported at its path instead of failing the whole parse.
+//! be is reported at its path instead of failing the whole parse. Paths are [`At`] values on
+//! the stack (a parent and a key or index) and become text only when a problem is recorded:
+//! a payload that passes costs no string building.
+
+use std::fmt;
 
 use serde_json::{Map, Value};
 
@@ -15,18 +19,65 @@ pub(super) enum Need {
     Optional,
 }
 
+/// A JSON path, built lazily: `customerProfile.team[1].email` is the key `email` of the
+/// element 1 of the key `team` of the key `customerProfile` of the root.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum At<'a> {
+    /// The document itself.
+    Root,
+    /// The member `key` of the object at the parent path.
+    Key(&'a At<'a>, &'a str),
+    /// The element of the array at the parent path.
+    Index(&'a At<'a>, usize),
+}
+
+impl<'a> At<'a> {
+    /// The member `key` of this object path.
+    pub(super) fn key(&'a self, key: &'a str) -> At<'a> {
+        At::Key(self, key)
+    }
+
+    /// The element `index` of this array path.
+    pub(super) fn index(&'a self, index: usize) -> At<'a> {
+        At::Index(self, index)
+    }
+
+    /// The member name this path ends in (empty for the root and array elements).
+    fn last_key(&self) -> &'a str {
+        match self {
+            At::Key(_, key) => key,
+            At::Root | At::Index(..) => "",
+        }
+    }
+}
+
+impl fmt::Display for At<'_> {
+    /// Dotted member names with `[index]` for elements; `$` for the document itself.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            At::Root => f.write_str("$"),
+            At::Key(At::Root, key) => f.write_str(key),
+            At::Key(parent, key) => write!(f, "{parent}.{key}"),
+            At::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
 /// Collects the problems of one document.
 #[derive(Debug, Default)]
 pub(super) struct Checker {
     pub(super) errors: Vec<FieldError>,
 }
 
-/// `parent.key`, or `key` at the root.
-pub(super) fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_owned()
+/// The member `key` of `map`. Payload objects have a handful of members, and comparing
+/// their names is cheaper than hashing `key`, so small objects are scanned.
+pub(super) fn member<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+    if map.len() <= 16 {
+        map.iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| value)
     } else {
-        format!("{parent}.{key}")
+        map.get(key)
     }
 }
 
@@ -43,25 +94,24 @@ pub(super) fn kind(value: &Value) -> &'static str {
 }
 
 impl Checker {
-    pub(super) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
+    pub(super) fn push(&mut self, at: At<'_>, message: impl Into<String>) {
         self.errors.push(FieldError {
-            path: path.into(),
+            path: at.to_string(),
             message: message.into(),
         });
     }
 
-    /// The field `key` of `map`, or `None` if absent or null (reported when required).
-    fn field<'a>(
+    /// The field `at` names in `map`, or `None` if absent or null (reported when required).
+    fn field<'m>(
         &mut self,
-        map: &'a Map<String, Value>,
-        path: &str,
+        map: &'m Map<String, Value>,
+        at: At<'_>,
         need: Need,
-    ) -> Option<&'a Value> {
-        let key = path.rsplit('.').next().unwrap_or(path);
-        match map.get(key) {
+    ) -> Option<&'m Value> {
+        match member(map, at.last_key()) {
             None | Some(Value::Null) => {
                 if need == Need::Required {
-                    self.push(path, "is required");
+                    self.push(at, "is required");
                 }
                 None
             }
@@ -70,109 +120,108 @@ impl Checker {
     }
 
     /// An object field.
-    pub(super) fn object<'a>(
+    pub(super) fn object<'m>(
         &mut self,
-        map: &'a Map<String, Value>,
-        path: &str,
+        map: &'m Map<String, Value>,
+        at: At<'_>,
         need: Need,
-    ) -> Option<&'a Map<String, Value>> {
-        match self.field(map, path, need)? {
+    ) -> Option<&'m Map<String, Value>> {
+        match self.field(map, at, need)? {
             Value::Object(object) => Some(object),
             other => {
-                self.push(path, format!("expected an object, got {}", kind(other)));
+                self.push(at, format!("expected an object, got {}", kind(other)));
                 None
             }
         }
     }
 
     /// A string field.
-    pub(super) fn string<'a>(
+    pub(super) fn string<'m>(
         &mut self,
-        map: &'a Map<String, Value>,
-        path: &str,
+        map: &'m Map<String, Value>,
+        at: At<'_>,
         need: Need,
-    ) -> Option<&'a str> {
-        match self.field(map, path, need)? {
+    ) -> Option<&'m str> {
+        match self.field(map, at, need)? {
             Value::String(text) => Some(text),
             other => {
-                self.push(path, format!("expected a string, got {}", kind(other)));
+                self.push(at, format!("expected a string, got {}", kind(other)));
                 None
             }
         }
     }
 
     /// Several optional string fields of one object.
-    pub(super) fn strings(&mut self, map: &Map<String, Value>, parent: &str, keys: &[&str]) {
+    pub(super) fn strings(&mut self, map: &Map<String, Value>, parent: At<'_>, keys: &[&str]) {
         for key in keys {
-            self.string(map, &join(parent, key), Need::Optional);
+            self.string(map, parent.key(key), Need::Optional);
         }
     }
 
     /// Several optional boolean fields of one object.
-    pub(super) fn booleans(&mut self, map: &Map<String, Value>, parent: &str, keys: &[&str]) {
+    pub(super) fn booleans(&mut self, map: &Map<String, Value>, parent: At<'_>, keys: &[&str]) {
         for key in keys {
-            let path = join(parent, key);
-            if let Some(other) = self.field(map, &path, Need::Optional)
+            let at = parent.key(key);
+            if let Some(other) = self.field(map, at, Need::Optional)
                 && !other.is_boolean()
             {
-                self.push(path, format!("expected true or false, got {}", kind(other)));
+                self.push(at, format!("expected true or false, got {}", kind(other)));
             }
         }
     }
 
     /// An array field; `{}` counts as empty (the API's docs show `"ids": {}`) when `empty_object_ok`.
-    pub(super) fn array<'a>(
+    fn array<'m>(
         &mut self,
-        map: &'a Map<String, Value>,
-        path: &str,
+        map: &'m Map<String, Value>,
+        at: At<'_>,
         empty_object_ok: bool,
-    ) -> Option<&'a [Value]> {
-        match self.field(map, path, Need::Optional)? {
+    ) -> Option<&'m [Value]> {
+        match self.field(map, at, Need::Optional)? {
             Value::Array(items) => Some(items),
             Value::Object(object) if empty_object_ok && object.is_empty() => Some(&[]),
             other => {
-                self.push(path, format!("expected an array, got {}", kind(other)));
+                self.push(at, format!("expected an array, got {}", kind(other)));
                 None
             }
         }
     }
 
-    /// The elements of an array field that are objects, each with its path; others reported.
-    pub(super) fn objects<'a>(
+    /// The elements of an array field that are objects, with their indices; the others are
+    /// reported here.
+    pub(super) fn objects<'m>(
         &mut self,
-        map: &'a Map<String, Value>,
-        path: &str,
+        map: &'m Map<String, Value>,
+        at: At<'_>,
         empty_object_ok: bool,
-    ) -> Vec<(String, &'a Map<String, Value>)> {
-        let items = self.array(map, path, empty_object_ok).unwrap_or_default();
-        let mut out = Vec::with_capacity(items.len());
+    ) -> impl Iterator<Item = (usize, &'m Map<String, Value>)> + use<'m> {
+        let items = self.array(map, at, empty_object_ok).unwrap_or_default();
         for (index, item) in items.iter().enumerate() {
-            let item_path = format!("{path}[{index}]");
-            match item {
-                Value::Object(object) => out.push((item_path, object)),
-                other => self.push(
-                    item_path,
-                    format!("expected an object, got {}", kind(other)),
-                ),
+            if !item.is_object() {
+                let message = format!("expected an object, got {}", kind(item));
+                self.push(at.index(index), message);
             }
         }
-        out
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| item.as_object().map(|object| (index, object)))
     }
 
     /// A string field whose value must be one of `allowed`.
-    pub(super) fn one_of<'a>(
+    pub(super) fn one_of<'m>(
         &mut self,
-        map: &'a Map<String, Value>,
-        path: &str,
+        map: &'m Map<String, Value>,
+        at: At<'_>,
         need: Need,
         allowed: &[&str],
-    ) -> Option<&'a str> {
-        let value = self.string(map, path, need)?;
+    ) -> Option<&'m str> {
+        let value = self.string(map, at, need)?;
         if allowed.contains(&value) {
             Some(value)
         } else {
             self.push(
-                path,
+                at,
                 format!("expected one of {}, got {value:?}", allowed.join(", ")),
             );
             None

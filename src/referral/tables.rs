@@ -19,21 +19,20 @@ use super::{countries, currencies, taxonomy};
 /// "the" is dropped. Both the table keys and the looked-up names go through it.
 pub fn normalize(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
-    for word in name
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '-' | '_' | '/' | '(' | ')'))
-        .map(|word| {
-            word.chars()
-                .filter(|c| c.is_alphanumeric() || *c == '$' || *c == '€' || *c == '£')
-        })
-    {
-        let word: String = word.flat_map(char::to_lowercase).collect();
-        if word.is_empty() || (out.is_empty() && word == "the") {
-            continue;
-        }
-        if !out.is_empty() {
+    let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '-' | '_' | '/' | '(' | ')');
+    let kept = |c: &char| c.is_alphanumeric() || matches!(c, '$' | '€' | '£');
+    for word in name.split(separator) {
+        // Each word is written in place and taken back if it is empty or a leading "the".
+        let before = out.len();
+        if before > 0 {
             out.push(' ');
         }
-        out.push_str(&word);
+        let start = out.len();
+        out.extend(word.chars().filter(kept).flat_map(char::to_lowercase));
+        let word = out.get(start..).unwrap_or_default();
+        if word.is_empty() || (before == 0 && word == "the") {
+            out.truncate(before);
+        }
     }
     out
 }

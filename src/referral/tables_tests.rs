@@ -155,3 +155,42 @@ fn normalize_folds_case_punctuation_and_the() {
     assert_eq!(normalize("U.S.A."), "usa");
     assert_eq!(normalize(""), "");
 }
+
+/// The word-by-word definition `normalize` must agree with (it writes words in place).
+fn normalize_by_words(name: &str) -> String {
+    let separator = |c: char| c.is_whitespace() || matches!(c, ',' | '-' | '_' | '/' | '(' | ')');
+    let mut words: Vec<String> = Vec::new();
+    for word in name.split(separator) {
+        let word: String = word
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, '$' | '€' | '£'))
+            .flat_map(char::to_lowercase)
+            .collect();
+        if word.is_empty() || (words.is_empty() && word == "the") {
+            continue;
+        }
+        words.push(word);
+    }
+    words.join(" ")
+}
+
+proptest::proptest! {
+    #[test]
+    fn normalize_agrees_with_its_word_by_word_definition(
+        name in "[ a-zA-Z0-9,._/()$€£ÄÉİß-]{0,24}|(?i:the)[ ,]+(?i:the)? ?[a-z]{0,4}"
+    ) {
+        proptest::prop_assert_eq!(normalize(&name), normalize_by_words(&name));
+    }
+}
+
+#[test]
+fn normalize_drops_leading_thes_only() {
+    assert_eq!(normalize("The the Gambia"), "gambia");
+    assert_eq!(normalize("Gambia, The"), "gambia the");
+    assert_eq!(normalize("(the) -- THE"), "");
+    assert_eq!(normalize("the"), "");
+    assert_eq!(
+        normalize("İstanbul, ŞEHİR"),
+        normalize_by_words("İstanbul, ŞEHİR")
+    );
+}

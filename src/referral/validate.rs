@@ -15,7 +15,7 @@
 
 use serde_json::{Map, Value};
 
-use super::check::{Checker, Need, join, kind};
+use super::check::{At, Checker, Need, kind, member};
 use super::deal::parse_number;
 use super::enums::{
     AssistanceRequestCode, CustomerSize, ProfileType, ReferralQualification, ReferralStatus,
@@ -52,7 +52,10 @@ pub(super) fn create(payload: &Value) -> Vec<FieldError> {
             top_level(&mut check, root);
             sections(&mut check, root);
         }
-        other => check.push("$", format!("expected a JSON object, got {}", kind(other))),
+        other => check.push(
+            At::Root,
+            format!("expected a JSON object, got {}", kind(other)),
+        ),
     }
     check.errors
 }
@@ -72,40 +75,59 @@ const CONSENTS: [&str; 4] = [
 
 /// The scalar fields of the referral itself, and `target`.
 fn top_level(check: &mut Checker, root: &Map<String, Value>) {
-    check.strings(root, "", &TOP_STRINGS);
-    let status = check.one_of(root, "status", Need::Optional, ReferralStatus::VALUES);
-    let substatus = check.one_of(root, "substatus", Need::Optional, ReferralSubstatus::VALUES);
+    let at = At::Root;
+    check.strings(root, at, &TOP_STRINGS);
+    let status = check.one_of(
+        root,
+        at.key("status"),
+        Need::Optional,
+        ReferralStatus::VALUES,
+    );
+    let substatus = check.one_of(
+        root,
+        at.key("substatus"),
+        Need::Optional,
+        ReferralSubstatus::VALUES,
+    );
     // A status that is not one of the values was reported; pairing against it says nothing.
-    let status_unreadable = status.is_none() && root.get("status").is_some_and(|s| !s.is_null());
+    let status_unreadable =
+        status.is_none() && member(root, "status").is_some_and(|s| !s.is_null());
     if !status_unreadable && let Err(error) = check_pair(status, substatus) {
         check.errors.push(error);
     }
-    check.one_of(root, "type", Need::Required, ReferralType::VALUES);
+    check.one_of(root, at.key("type"), Need::Required, ReferralType::VALUES);
     let qualifications = ReferralQualification::VALUES;
-    check.one_of(root, "qualification", Need::Optional, qualifications);
-    for (path, target) in check.objects(root, "target", false) {
-        check.one_of(
-            target,
-            &join(&path, "type"),
-            Need::Required,
-            TargetType::VALUES,
-        );
-        check.string(target, &join(&path, "id"), Need::Required);
+    check.one_of(
+        root,
+        at.key("qualification"),
+        Need::Optional,
+        qualifications,
+    );
+    let targets = at.key("target");
+    for (index, target) in check.objects(root, targets, false) {
+        let target_at = targets.index(index);
+        let type_at = target_at.key("type");
+        check.one_of(target, type_at, Need::Required, TargetType::VALUES);
+        check.string(target, target_at.key("id"), Need::Required);
     }
 }
 
 /// The nested objects: customer, consent, deal, seller team, invitation.
 fn sections(check: &mut Checker, root: &Map<String, Value>) {
-    if let Some(profile) = check.object(root, "customerProfile", Need::Required) {
-        customer_profile(check, profile);
+    let at = At::Root;
+    let profile_at = at.key("customerProfile");
+    if let Some(profile) = check.object(root, profile_at, Need::Required) {
+        customer_profile(check, profile, profile_at);
     }
-    if let Some(consent) = check.object(root, "consent", Need::Required) {
-        check.booleans(consent, "consent", &CONSENTS);
+    let consent_at = at.key("consent");
+    if let Some(consent) = check.object(root, consent_at, Need::Required) {
+        check.booleans(consent, consent_at, &CONSENTS);
     }
-    if let Some(details) = check.object(root, "details", Need::Required) {
-        deal(check, details);
+    let details_at = at.key("details");
+    if let Some(details) = check.object(root, details_at, Need::Required) {
+        deal(check, details, details_at);
     }
-    members(check, root, "team");
+    members(check, root, at.key("team"));
     invite_context(check, root);
 }
 
@@ -137,15 +159,16 @@ pub(super) fn check_pair(status: Option<&str>, substatus: Option<&str>) -> Resul
     })
 }
 
-fn customer_profile(check: &mut Checker, profile: &Map<String, Value>) {
-    let path = "customerProfile";
-    if let Some(name) = check.string(profile, &join(path, "name"), Need::Required)
+/// `customerProfile`, at `at`.
+fn customer_profile(check: &mut Checker, profile: &Map<String, Value>, at: At<'_>) {
+    let name_at = at.key("name");
+    if let Some(name) = check.string(profile, name_at, Need::Required)
         && name.trim().is_empty()
     {
-        check.push(join(path, "name"), "must not be empty");
+        check.push(name_at, "must not be empty");
     }
-    let address_path = join(path, "address");
-    if let Some(address) = check.object(profile, &address_path, Need::Required) {
+    let address_at = at.key("address");
+    if let Some(address) = check.object(profile, address_at, Need::Required) {
         let keys = [
             "addressLine1",
             "addressLine2",
@@ -154,154 +177,160 @@ fn customer_profile(check: &mut Checker, profile: &Map<String, Value>) {
             "postalCode",
             "region",
         ];
-        check.strings(address, &address_path, &keys);
-        let country_path = join(&address_path, "country");
-        if let Some(country) = check.string(address, &country_path, Need::Required)
+        check.strings(address, address_at, &keys);
+        let country_at = address_at.key("country");
+        if let Some(country) = check.string(address, country_at, Need::Required)
             && !tables::is_country_code(country)
         {
             check.push(
-                country_path,
+                country_at,
                 format!("expected an ISO 3166 alpha-2 code, got {country:?}"),
             );
         }
     }
     check.one_of(
         profile,
-        &join(path, "size"),
+        at.key("size"),
         Need::Optional,
         CustomerSize::VALUES,
     );
-    members(check, profile, &join(path, "team"));
-    for (id_path, id) in check.objects(profile, &join(path, "ids"), true) {
-        let type_path = join(&id_path, "profileType");
-        check.one_of(id, &type_path, Need::Required, ProfileType::VALUES);
-        check.string(id, &join(&id_path, "id"), Need::Required);
+    members(check, profile, at.key("team"));
+    let ids_at = at.key("ids");
+    for (index, id) in check.objects(profile, ids_at, true) {
+        let id_at = ids_at.index(index);
+        let type_at = id_at.key("profileType");
+        check.one_of(id, type_at, Need::Required, ProfileType::VALUES);
+        check.string(id, id_at.key("id"), Need::Required);
     }
 }
 
-/// The members of the team array at `path` (`team` or `customerProfile.team`).
-fn members(check: &mut Checker, parent: &Map<String, Value>, path: &str) {
-    for (member_path, member) in check.objects(parent, path, false) {
+/// The members of the team array at `at` (`team` or `customerProfile.team`).
+fn members(check: &mut Checker, parent: &Map<String, Value>, at: At<'_>) {
+    for (index, member) in check.objects(parent, at, false) {
+        let member_at = at.index(index);
         let keys = ["firstName", "lastName", "phoneNumber", "title"];
-        check.strings(member, &member_path, &keys);
-        let email_path = join(&member_path, "email");
-        if let Some(email) = check.string(member, &email_path, Need::Optional)
+        check.strings(member, member_at, &keys);
+        let email_at = member_at.key("email");
+        if let Some(email) = check.string(member, email_at, Need::Optional)
             && !is_email(email)
         {
             check.push(
-                email_path,
+                email_at,
                 format!("expected an email address, got {email:?}"),
             );
         }
-        let preference_path = join(&member_path, "contactPreference");
-        if let Some(preference) = check.object(member, &preference_path, Need::Optional) {
-            check.strings(preference, &preference_path, &["locale"]);
-            check.booleans(preference, &preference_path, &["disableNotifications"]);
+        let preference_at = member_at.key("contactPreference");
+        if let Some(preference) = check.object(member, preference_at, Need::Optional) {
+            check.strings(preference, preference_at, &["locale"]);
+            check.booleans(preference, preference_at, &["disableNotifications"]);
         }
     }
 }
 
 fn invite_context(check: &mut Checker, root: &Map<String, Value>) {
-    let path = "inviteContext";
-    let Some(context) = check.object(root, path, Need::Optional) else {
+    let root_at = At::Root;
+    let at = root_at.key("inviteContext");
+    let Some(context) = check.object(root, at, Need::Optional) else {
         return;
     };
-    check.strings(context, path, &["notes", "invitedMpnId"]);
-    let code_path = join(path, "assistanceRequestCode");
+    check.strings(context, at, &["notes", "invitedMpnId"]);
+    let code_at = at.key("assistanceRequestCode");
     check.one_of(
         context,
-        &code_path,
+        code_at,
         Need::Optional,
         AssistanceRequestCode::VALUES,
     );
-    let by_path = join(path, "invitedBy");
-    if let Some(by) = check.object(context, &by_path, Need::Optional) {
-        check.strings(by, &by_path, &["organizationId", "organizationName"]);
+    let by_at = at.key("invitedBy");
+    if let Some(by) = check.object(context, by_at, Need::Optional) {
+        check.strings(by, by_at, &["organizationId", "organizationName"]);
     }
 }
 
-/// `details`: money, date and requirements.
-fn deal(check: &mut Checker, details: &Map<String, Value>) {
-    let path = "details";
-    check.strings(details, path, &["notes"]);
-    deal_value(check, details.get("dealValue"));
-    let currency_path = join(path, "currency");
-    if let Some(currency) = check.string(details, &currency_path, Need::Optional)
+/// `details`, at `at`: money, date and requirements.
+fn deal(check: &mut Checker, details: &Map<String, Value>, at: At<'_>) {
+    check.strings(details, at, &["notes"]);
+    deal_value(check, member(details, "dealValue"), at.key("dealValue"));
+    let currency_at = at.key("currency");
+    if let Some(currency) = check.string(details, currency_at, Need::Optional)
         && !tables::is_currency_code(currency)
     {
         check.push(
-            currency_path,
+            currency_at,
             format!("expected an ISO 4217 currency code, got {currency:?}"),
         );
     }
-    let date_path = join(path, "closingDateTime");
-    if let Some(date) = check.string(details, &date_path, Need::Optional)
+    let date_at = at.key("closingDateTime");
+    if let Some(date) = check.string(details, date_at, Need::Optional)
         && !is_utc_timestamp(date)
     {
         let message = format!(
             "expected a UTC ISO-8601 date-time ending in Z or +00:00 \
              (e.g. 2018-11-14T00:00:00Z), got {date:?}"
         );
-        check.push(date_path, message);
+        check.push(date_at, message);
     }
-    let requirements_path = join(path, "requirements");
-    if let Some(requirements) = check.object(details, &requirements_path, Need::Optional) {
-        requirements_tags(check, requirements, &requirements_path);
+    let requirements_at = at.key("requirements");
+    if let Some(requirements) = check.object(details, requirements_at, Need::Optional) {
+        requirements_tags(check, requirements, requirements_at);
     }
 }
 
-fn deal_value(check: &mut Checker, value: Option<&Value>) {
-    let path = "details.dealValue";
+fn deal_value(check: &mut Checker, value: Option<&Value>, at: At<'_>) {
     let number = match value {
         None | Some(Value::Null) => return,
         Some(Value::Number(number)) => number.clone(),
         Some(Value::String(text)) => match parse_number(text) {
             Some(number) => number,
             None => {
-                check.push(path, format!("expected a number >= 0, got {text:?}"));
+                check.push(at, format!("expected a number >= 0, got {text:?}"));
                 return;
             }
         },
         Some(other) => {
             let message = format!("expected a number >= 0, got {}", kind(other));
-            check.push(path, message);
+            check.push(at, message);
             return;
         }
     };
     if !number.as_f64().is_some_and(|n| n >= 0.0) {
-        check.push(path, format!("expected a number >= 0, got {number}"));
+        check.push(at, format!("expected a number >= 0, got {number}"));
     }
 }
 
-fn requirements_tags(check: &mut Checker, requirements: &Map<String, Value>, path: &str) {
+fn requirements_tags(check: &mut Checker, requirements: &Map<String, Value>, at: At<'_>) {
     let lists = [
         ("industries", taxonomy::INDUSTRIES),
         ("products", taxonomy::PRODUCTS),
         ("services", taxonomy::SERVICES),
     ];
     for (key, allowed) in lists {
-        for (tag_path, tag) in check.objects(requirements, &join(path, key), false) {
-            check.one_of(tag, &join(&tag_path, "id"), Need::Required, allowed);
+        let list_at = at.key(key);
+        for (index, tag) in check.objects(requirements, list_at, false) {
+            let tag_at = list_at.index(index);
+            check.one_of(tag, tag_at.key("id"), Need::Required, allowed);
         }
     }
-    for (solution_path, solution) in check.objects(requirements, &join(path, "solutions"), false) {
-        check.strings(solution, &solution_path, &["name"]);
-        let solution_type = check.one_of(
-            solution,
-            &join(&solution_path, "type"),
-            Need::Optional,
-            SolutionType::VALUES,
+    let solutions_at = at.key("solutions");
+    for (index, solution) in check.objects(requirements, solutions_at, false) {
+        solution_tag(check, solution, solutions_at.index(index));
+    }
+}
+
+/// One element of `details.requirements.solutions`, at `at`.
+fn solution_tag(check: &mut Checker, solution: &Map<String, Value>, at: At<'_>) {
+    check.strings(solution, at, &["name"]);
+    let type_at = at.key("type");
+    let solution_type = check.one_of(solution, type_at, Need::Optional, SolutionType::VALUES);
+    let id_at = at.key("id");
+    let id = check.string(solution, id_at, Need::Required);
+    if let (Some("Category"), Some(id)) = (solution_type, id)
+        && !taxonomy::SOLUTION_CATEGORIES.contains(&id)
+    {
+        check.push(
+            id_at,
+            format!("expected a documented solution category, got {id:?}"),
         );
-        let id_path = join(&solution_path, "id");
-        let id = check.string(solution, &id_path, Need::Required);
-        if let (Some("Category"), Some(id)) = (solution_type, id)
-            && !taxonomy::SOLUTION_CATEGORIES.contains(&id)
-        {
-            check.push(
-                id_path,
-                format!("expected a documented solution category, got {id:?}"),
-            );
-        }
     }
 }
 
@@ -324,18 +353,16 @@ pub(super) fn is_email(text: &str) -> bool {
         && local
             .chars()
             .all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[]\\,;:@\"".contains(c));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = text.len() <= 254
-        && labels.len() >= 2
-        && labels.iter().all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic));
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    let tld_ok = domain
+        .rsplit_once('.')
+        .is_some_and(|(_, tld)| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic));
+    let domain_ok = text.len() <= 254 && tld_ok && domain.split('.').all(label_ok);
     local_ok && domain_ok
 }
