@@ -43,7 +43,7 @@ pub enum Error {
     Mapping(#[from] crate::mapping::Diagnostics),
     /// The ledger could not be opened, migrated or written.
     #[error(transparent)]
-    Ledger(#[from] crate::ledger::LedgerError),
+    Ledger(crate::ledger::LedgerError),
     /// Another run holds the ledger's lock.
     #[error("ledger {path} is locked by another run ({holder})")]
     Locked { path: PathBuf, holder: String },
@@ -78,6 +78,17 @@ impl Error {
     pub fn usage(message: impl Into<String>) -> Self {
         Error::Usage {
             message: message.into(),
+        }
+    }
+}
+
+impl From<crate::ledger::LedgerError> for Error {
+    /// A held lock becomes [`Error::Locked`] (exit 4); every other ledger error stays a ledger
+    /// error.
+    fn from(err: crate::ledger::LedgerError) -> Self {
+        match err {
+            crate::ledger::LedgerError::Locked { path, holder } => Error::Locked { path, holder },
+            other => Error::Ledger(other),
         }
     }
 }

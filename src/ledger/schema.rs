@@ -1,0 +1,215 @@
+//! The ledger's schema and how a file is opened.
+//!
+//! Migrations are append-only: each entry of [`MIGRATIONS`] is applied once, in order, in its
+//! own transaction together with the `pragma user_version` bump, so a file is always at a
+//! version that exists. Never edit a shipped entry; add a new one.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::LedgerError;
+
+/// How long a connection waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The schema, one migration per entry; `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    -- One row per `upload` or `retry` invocation. `args` is the command line with secrets
+    -- already redacted; `counts` is the run's summary as JSON.
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        args        TEXT NOT NULL,
+        counts      TEXT,
+        exit_code   INTEGER
+    );
+
+    -- One row per CRM record, keyed by its externalReferenceId: which referral it became and
+    -- where its sync stands. `request_id` and `step` describe the open (or last failed)
+    -- request; `payload_hash` is the SHA-256 of the last payload sent.
+    CREATE TABLE records (
+        external_id           TEXT PRIMARY KEY NOT NULL,
+        referral_id           TEXT,
+        engagement_id         TEXT,
+        connected_referral_id TEXT,
+        etag                  TEXT,
+        connected_etag        TEXT,
+        payload_hash          TEXT,
+        payload               TEXT,
+        state                 TEXT NOT NULL
+            CHECK (state IN ('pending', 'in_flight', 'synced', 'failed')),
+        failure_kind          TEXT CHECK (failure_kind IN ('retryable', 'permanent')),
+        step                  TEXT CHECK (step IN ('create', 'connected', 'update')),
+        attempts              INTEGER NOT NULL DEFAULT 0,
+        request_id            TEXT,
+        last_http_status      INTEGER,
+        last_error_code       TEXT,
+        last_error_message    TEXT,
+        source_file           TEXT,
+        source_row            INTEGER,
+        created_at            TEXT NOT NULL,
+        updated_at            TEXT NOT NULL,
+        synced_at             TEXT,
+        last_run              INTEGER REFERENCES runs (id)
+    );
+    CREATE INDEX records_by_state ON records (state, updated_at);
+    CREATE INDEX records_by_run ON records (last_run);
+    CREATE INDEX records_by_referral ON records (referral_id);
+
+    -- Every manual change of the mapping: `forget` (record removed), `relink` (pointed at
+    -- another referral) and `adopt` (an orphan found in the API recorded as synced).
+    CREATE TABLE audit (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        at              TEXT NOT NULL,
+        action          TEXT NOT NULL CHECK (action IN ('forget', 'relink', 'adopt')),
+        external_id     TEXT NOT NULL,
+        old_referral_id TEXT,
+        new_referral_id TEXT,
+        reason          TEXT NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub(crate) fn current_version() -> u32 {
+    u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
+}
+
+/// Create `path` with mode 0600 if it does not exist, so the ledger (which holds payloads
+/// with customer data) is never readable by other users, not even for a moment.
+pub(crate) fn create_private(path: &Path) -> Result<(), LedgerError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(LedgerError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Open an existing file (never create it) with WAL, full sync, a busy timeout and foreign
+/// keys. SQLite creates the `-wal` and `-shm` files with the main file's permissions.
+pub(crate) fn connect(path: &Path) -> Result<Connection, LedgerError> {
+    let open_err = |source| LedgerError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+    if conn.is_readonly("main").map_err(open_err)? {
+        // A write-protected WAL file in a write-protected directory cannot get its `-shm`
+        // file, so SQLite cannot read it normally; read it as an immutable snapshot instead.
+        if conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .is_err()
+        {
+            conn = open_immutable(path).map_err(open_err)?;
+        }
+    } else {
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(open_err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(open_err(rusqlite::Error::InvalidQuery));
+        }
+    }
+    // FULL: a committed `in_flight` mark survives a power loss, not only a process crash.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_err)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(open_err)?;
+    Ok(conn)
+}
+
+/// Open `path` read-only as `immutable` (no locking, no `-shm`), for reading a ledger that
+/// nobody can write.
+fn open_immutable(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let mut uri = String::from("file:");
+    for byte in path.to_string_lossy().bytes() {
+        match byte {
+            b'?' | b'#' | b'%' => uri.push_str(&format!("%{byte:02X}")),
+            _ if !byte.is_ascii() => uri.push_str(&format!("%{byte:02X}")),
+            _ => uri.push(char::from(byte)),
+        }
+    }
+    uri.push_str("?immutable=1");
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(uri, flags)
+}
+
+/// The file's `pragma user_version`.
+pub(crate) fn user_version(conn: &Connection, path: &Path) -> Result<u32, LedgerError> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|source| LedgerError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(u32::try_from(version).unwrap_or(u32::MAX))
+}
+
+/// Fail unless a read-only file is exactly at the current version.
+pub(crate) fn check_current(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    let found = user_version(conn, path)?;
+    let known = current_version();
+    match found.cmp(&known) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(too_new(path, found)),
+        std::cmp::Ordering::Less => Err(LedgerError::Outdated {
+            path: path.to_path_buf(),
+            found,
+            known,
+        }),
+    }
+}
+
+/// Apply every migration the file does not have yet.
+pub(crate) fn migrate(conn: &Connection, path: &Path) -> Result<(), LedgerError> {
+    let found = user_version(conn, path)?;
+    if found > current_version() {
+        return Err(too_new(path, found));
+    }
+    let pending = MIGRATIONS.iter().zip(1u32..).skip(found as usize);
+    for (sql, version) in pending {
+        apply(conn, sql, version).map_err(|source| LedgerError::Migrate {
+            path: path.to_path_buf(),
+            version,
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// One migration and its version bump, in one immediate transaction (two processes opening
+/// a fresh file at once: the second waits, then finds the work done).
+fn apply(conn: &Connection, sql: &str, version: u32) -> Result<(), rusqlite::Error> {
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let now: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if now >= i64::from(version) {
+        return tx.commit();
+    }
+    tx.execute_batch(sql)?;
+    tx.pragma_update(None, "user_version", version)?;
+    tx.commit()
+}
+
+fn too_new(path: &Path, found: u32) -> LedgerError {
+    LedgerError::TooNew {
+        path: path.to_path_buf(),
+        found,
+        known: current_version(),
+    }
+}
