@@ -143,6 +143,10 @@ pub struct CheckArgs {
     pub mapping: PathBuf,
     /// An input to check the mapping's column references against.
     pub input: Option<PathBuf>,
+    /// Read a mapping's lookup from this file instead of the one the mapping names, as
+    /// `NAME=PATH` (e.g. `--lookup account=Account.csv`); repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub lookup: Vec<String>,
     #[command(flatten)]
     pub input_args: InputArgs,
 }
@@ -158,6 +162,10 @@ pub struct PreviewArgs {
     /// Stop after N rows.
     #[arg(long)]
     pub limit: Option<u64>,
+    /// Read a mapping's lookup from this file instead of the one the mapping names, as
+    /// `NAME=PATH` (e.g. `--lookup account=Account.csv`); repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub lookup: Vec<String>,
     #[command(flatten)]
     pub input_args: InputArgs,
 }

@@ -1,15 +1,149 @@
 //! The `check`, `preview` and `mapping-schema` commands: mapping files applied to inputs,
 //! with no request and no state.
 
+use std::io::{self, Write};
+use std::path::PathBuf;
+
 use crate::cli::{CheckArgs, PreviewArgs};
+use crate::mapping::{self, Mapping, RowOutcome};
+use crate::source::SourceOptions;
 use crate::{Error, Exit};
 
-pub fn check_command(_args: CheckArgs) -> Result<Exit, Error> {
-    Err(Error::usage("check is being built"))
+/// The `--lookup NAME=PATH` overrides of an invocation.
+pub fn lookup_overrides(specs: &[String]) -> Result<Vec<(String, PathBuf)>, Error> {
+    specs
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((name, path)) if !name.trim().is_empty() && !path.is_empty() => {
+                Ok((name.trim().to_string(), PathBuf::from(path)))
+            }
+            _ => Err(Error::usage(format!(
+                "--lookup {spec:?}: expected NAME=PATH, e.g. --lookup account=Account.csv"
+            ))),
+        })
+        .collect()
 }
-pub fn preview_command(_args: PreviewArgs) -> Result<Exit, Error> {
-    Err(Error::usage("preview is being built"))
+
+/// Load the mapping of a command, with its `--lookup NAME=PATH` overrides.
+pub fn load_mapping(path: &std::path::Path, lookups: &[String]) -> Result<Mapping, Error> {
+    let overrides = lookup_overrides(lookups)?;
+    Ok(Mapping::load_with_lookups(path, &overrides)?)
 }
+
+/// `check`: validate a mapping, and its columns against an input's header.
+pub fn check_command(args: CheckArgs) -> Result<Exit, Error> {
+    let mapping = load_mapping(&args.mapping, &args.lookup)?;
+    let Some(input) = &args.input else {
+        println!(
+            "ok: {} is valid ({} input columns)",
+            args.mapping.display(),
+            mapping.columns().len()
+        );
+        return Ok(Exit::Success);
+    };
+    let opts = SourceOptions::from_args(&args.input_args)?;
+    let mut source = crate::source::open(input, &opts)?;
+    let headers = match source.headers() {
+        Some(h) => h,
+        None => match source.next() {
+            Some(Ok(row)) => row.headers,
+            Some(Err(e)) => return Err(Error::usage(e.to_string())),
+            None => return Err(Error::usage(format!("{}: no records", input.display()))),
+        },
+    };
+    let missing = mapping.check_columns(&headers, input);
+    if !missing.is_empty() {
+        return Err(Error::Mapping(missing));
+    }
+    println!(
+        "ok: {} is valid and {} has all {} columns it reads",
+        args.mapping.display(),
+        input.display(),
+        mapping.columns().len()
+    );
+    Ok(Exit::Success)
+}
+
+/// Counts of a preview run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    rows: u64,
+    valid: u64,
+    invalid: u64,
+    skipped: u64,
+}
+
+/// `preview`: NDJSON of every valid row on stdout, row errors and the counts on stderr.
+pub fn preview_command(args: PreviewArgs) -> Result<Exit, Error> {
+    let mapping = load_mapping(&args.mapping, &args.lookup)?;
+    let opts = SourceOptions::from_args(&args.input_args)?;
+    let outcomes = mapping::records(&mapping, &args.inputs, &opts)?;
+    let limit = args.limit.unwrap_or(u64::MAX);
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut counts = Counts::default();
+    for outcome in outcomes {
+        if counts.rows >= limit {
+            break;
+        }
+        counts.rows += 1;
+        let written = match outcome {
+            RowOutcome::Mapped(record) => {
+                counts.valid += 1;
+                write_json(&mut out, &record.referral).and_then(|()| match &record.connected {
+                    Some(connected) => write_json(&mut out, connected),
+                    None => Ok(()),
+                })
+            }
+            RowOutcome::Skipped { file, row, reason } => {
+                counts.skipped += 1;
+                tracing::debug!("{}:row {row}: skipped: {reason}", file.display());
+                Ok(())
+            }
+            RowOutcome::Invalid(failure) => {
+                counts.invalid += 1;
+                eprintln!("{failure}");
+                Ok(())
+            }
+        };
+        if let Err(e) = written {
+            if e.kind() == io::ErrorKind::BrokenPipe {
+                return Ok(Exit::Success);
+            }
+            return Err(Error::Io {
+                path: PathBuf::from("<stdout>"),
+                source: e,
+            });
+        }
+    }
+    if let Err(e) = out.flush()
+        && e.kind() != io::ErrorKind::BrokenPipe
+    {
+        return Err(Error::Io {
+            path: PathBuf::from("<stdout>"),
+            source: e,
+        });
+    }
+    eprintln!(
+        "rows: {}, valid: {}, invalid: {}, skipped: {}",
+        counts.rows, counts.valid, counts.invalid, counts.skipped
+    );
+    Ok(if counts.invalid == 0 {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
+}
+
+fn write_json(out: &mut impl Write, value: &serde_json::Value) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value)?;
+    out.write_all(b"\n")
+}
+
+/// `mapping-schema`: the JSON Schema of mapping files.
 pub fn schema_command() -> Result<Exit, Error> {
-    Err(Error::usage("mapping-schema is being built"))
+    let text = serde_json::to_string_pretty(&mapping::json_schema())
+        .map_err(|e| Error::Other(anyhow::anyhow!("cannot print the schema: {e}")))?;
+    println!("{text}");
+    Ok(Exit::Success)
 }

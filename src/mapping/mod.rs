@@ -1,6 +1,27 @@
 //! Mapping files: TOML that turns export rows into Referral payloads.
+//!
+//! A mapping is loaded and validated once (`Mapping::load`, every problem reported together
+//! as `file:line:col: message`), checked against an input's header (`check_columns`), and
+//! then applied row by row by the streaming driver `records`, which yields one `RowOutcome`
+//! per row: a mapped Referral payload, a skipped row, or a row failure listing every field
+//! that failed.
 
-/// Every problem found in a mapping file, each located as `file:line:col: message`.
-#[derive(Debug, thiserror::Error)]
-#[error("{}", .0.join("\n"))]
-pub struct Diagnostics(pub Vec<String>);
+mod compiled;
+mod convert;
+mod diag;
+mod eval;
+mod load;
+mod lookup;
+mod outcome;
+mod schema;
+mod spec;
+pub mod targets;
+
+pub use convert::{
+    BoolWords, date_utc, parse_bool, parse_date, parse_datetime, parse_decimal, parse_integer,
+    timestamp_utc,
+};
+pub use diag::{Diagnostic, Diagnostics};
+pub use load::Mapping;
+pub use outcome::{MappedRecord, Problem, RowFailure, RowOutcome, records};
+pub use schema::json_schema;

@@ -8,11 +8,113 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// An input file could not be opened or read as a whole.
+mod cell;
+mod chain;
+mod csv;
+mod dataverse;
+pub mod dynamics;
+mod excel;
+mod json;
+mod options;
+
+pub use chain::{open, open_all};
+
+/// An input file could not be opened or read as a whole. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// A problem without a more specific variant.
     #[error("{path}: {message}")]
     Unreadable { path: PathBuf, message: String },
+    /// The file does not exist or cannot be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file ends in the middle of its structure (a cut-off zip or JSON document).
+    #[error("{}: truncated or corrupt{}: {detail}", path.display(), at_line(*line))]
+    Truncated {
+        path: PathBuf,
+        line: Option<u64>,
+        detail: String,
+    },
+    /// The workbook is encrypted with a password.
+    #[error("{}: the workbook is password-protected; save an unprotected copy and read that", path.display())]
+    PasswordProtected { path: PathBuf },
+    /// The text is not UTF-8 and no `--encoding` was given.
+    #[error("{}:{line}: invalid UTF-8 at byte {offset}; if the file is not UTF-8, pass its encoding, e.g. `--encoding windows-1252`", path.display())]
+    InvalidUtf8 {
+        path: PathBuf,
+        line: u64,
+        offset: u64,
+    },
+    /// The sheet asked for with `--sheet` is not in the workbook.
+    #[error("{}: no sheet {sheet:?}; the workbook has: {}", path.display(), list(available))]
+    MissingSheet {
+        path: PathBuf,
+        sheet: String,
+        available: Vec<String>,
+    },
+    /// The input has no header row (an empty file, or no row that looks like headers).
+    #[error("{}: no header row found{}", path.display(), in_sheet(sheet.as_deref()))]
+    NoHeader {
+        path: PathBuf,
+        sheet: Option<String>,
+    },
+    /// A workbook could not be parsed.
+    #[error("{}: cannot read workbook: {message}", path.display())]
+    Workbook { path: PathBuf, message: String },
+    /// A JSON input is not valid JSON or not a Dataverse response.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Json {
+        path: PathBuf,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    /// A directory given as input holds no JSON pages.
+    #[error("{}: no JSON pages in this directory", path.display())]
+    EmptyDirectory { path: PathBuf },
+}
+
+fn at_line(line: Option<u64>) -> String {
+    line.map(|l| format!(" at line {l}")).unwrap_or_default()
+}
+
+fn in_sheet(sheet: Option<&str>) -> String {
+    sheet
+        .map(|s| format!(" in sheet {s:?}"))
+        .unwrap_or_default()
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        return "no sheets".to_owned();
+    }
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl SourceError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            SourceError::Unreadable { path, .. }
+            | SourceError::Io { path, .. }
+            | SourceError::Truncated { path, .. }
+            | SourceError::PasswordProtected { path }
+            | SourceError::InvalidUtf8 { path, .. }
+            | SourceError::MissingSheet { path, .. }
+            | SourceError::NoHeader { path, .. }
+            | SourceError::Workbook { path, .. }
+            | SourceError::Json { path, .. }
+            | SourceError::EmptyDirectory { path } => path,
+        }
+    }
 }
 
 /// One typed cell value.

@@ -1,0 +1,292 @@
+//! Applying a compiled mapping to one row: read cells (or lookup rows, or templates),
+//! map and convert them, build the Referral payload in the fixed key order, and collect every
+//! failing field as a `Problem` instead of stopping at the first.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use super::compiled::{Builtin, Conversion, Filter, FilterTest, Leaf, Node, Piece, Source};
+use super::convert::{self, Raw};
+use super::load::Mapping;
+use super::outcome::Problem;
+use crate::source::{Cell, Row};
+
+/// The enum values allowed at a payload path (see `referral::allowed_values`).
+pub fn allowed_values(path: &str) -> Option<&'static [&'static str]> {
+    crate::referral::allowed_values(path)
+}
+
+/// A raw value from a cell; an error cell (`#N/A`) is an error of the row.
+pub fn raw_of(cell: &Cell) -> Result<Raw<'_>, String> {
+    Ok(match cell {
+        Cell::Empty => Raw::Empty,
+        Cell::String(s) => Raw::Text(Cow::Borrowed(s)),
+        Cell::Int(i) => Raw::Int(*i),
+        Cell::Float(f) => Raw::Float(*f),
+        Cell::Bool(b) => Raw::Bool(*b),
+        Cell::Date(d) => Raw::Date(*d),
+        Cell::DateTime(dt) => Raw::DateTime(*dt),
+        Cell::Error(e) => return Err(format!("the cell holds the error {e}")),
+    })
+}
+
+/// Why a value could not be read.
+enum ReadError {
+    /// The lookup found no row or several: a field `default` stands in.
+    Lookup(String),
+    /// Anything else (error cells, missing columns).
+    Cell(String),
+}
+
+/// One row being mapped: its cells, the positions of the mapping's columns in it, and the
+/// rows its lookups matched.
+pub struct RowCtx<'r> {
+    pub row: &'r Row,
+    pub cols: &'r [Option<usize>],
+    pub lookups: Vec<Result<&'r [Cell], String>>,
+}
+
+impl<'r> RowCtx<'r> {
+    pub fn new(mapping: &'r Mapping, row: &'r Row, cols: &'r [Option<usize>]) -> Self {
+        let mut ctx = RowCtx {
+            row,
+            cols,
+            lookups: Vec::with_capacity(mapping.lookups.len()),
+        };
+        for lookup in &mapping.lookups {
+            let found = match ctx.read(&lookup.on.source) {
+                Ok(raw) => lookup.find(&raw.text()),
+                Err(ReadError::Lookup(e) | ReadError::Cell(e)) => Err(e),
+            };
+            ctx.lookups.push(found);
+        }
+        ctx
+    }
+
+    fn read(&self, source: &Source) -> Result<Raw<'r>, ReadError> {
+        match source {
+            Source::Column(id) => self.column(*id),
+            Source::Lookup { lookup, index, .. } => {
+                let cells = match self.lookups.get(*lookup) {
+                    Some(Ok(cells)) => *cells,
+                    Some(Err(e)) => return Err(ReadError::Lookup(e.clone())),
+                    None => return Err(ReadError::Cell("unknown lookup".into())),
+                };
+                cells
+                    .get(*index)
+                    .map_or(Ok(Raw::Empty), raw_of)
+                    .map_err(ReadError::Cell)
+            }
+            Source::Literal(v) => Ok(match v {
+                Value::String(s) => Raw::Text(Cow::Owned(s.clone())),
+                other => Raw::Text(Cow::Owned(other.to_string())),
+            }),
+            Source::Template(pieces) => self.template(pieces),
+        }
+    }
+
+    /// A column's raw value. A column the row lacks reads as empty: inputs with a fixed
+    /// header are checked up front (`records`), and a JSON record leaves out null fields.
+    fn column(&self, id: usize) -> Result<Raw<'r>, ReadError> {
+        match self.cols.get(id).copied().flatten() {
+            Some(i) => self
+                .row
+                .values
+                .get(i)
+                .map_or(Ok(Raw::Empty), raw_of)
+                .map_err(ReadError::Cell),
+            None => Ok(Raw::Empty),
+        }
+    }
+
+    /// Fill a template; it is empty when every column it reads is empty.
+    fn template(&self, pieces: &[Piece]) -> Result<Raw<'r>, ReadError> {
+        let mut out = String::new();
+        let mut any_column = false;
+        let mut any_value = false;
+        for piece in pieces {
+            match piece {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Column(id) => {
+                    any_column = true;
+                    let raw = self.column(*id)?;
+                    any_value |= !raw.is_empty();
+                    out.push_str(&raw.text());
+                }
+            }
+        }
+        if any_column && !any_value {
+            return Ok(Raw::Empty);
+        }
+        Ok(Raw::Text(Cow::Owned(out)))
+    }
+
+    /// A leaf's JSON value; `Ok(None)` leaves the member out.
+    pub fn leaf(&self, leaf: &Leaf) -> Result<Option<Value>, String> {
+        if let Source::Literal(v) = &leaf.source {
+            return Ok(Some(v.clone()));
+        }
+        let raw = match self.read(&leaf.source) {
+            Ok(raw) => raw,
+            Err(ReadError::Lookup(e)) => return leaf.default.as_ref().map(non_empty).ok_or(e),
+            Err(ReadError::Cell(e)) => return Err(e),
+        };
+        if raw.is_empty() {
+            return match (&leaf.default, leaf.required) {
+                (Some(d), _) => Ok(non_empty(d)),
+                (None, true) => Err(match &leaf.label {
+                    Some(label) => format!("required, but {label:?} is empty"),
+                    None => "required, but empty".to_string(),
+                }),
+                (None, false) => Ok(None),
+            };
+        }
+        if let Some(sep) = &leaf.split {
+            return split(leaf, &raw.text(), sep);
+        }
+        map_convert(leaf, raw)
+    }
+
+    /// Evaluate a node; problems go to `problems`, the member is left out.
+    pub fn node(&self, node: &Node, problems: &mut Vec<Problem>) -> Option<Value> {
+        match node {
+            Node::Leaf(leaf) => match self.leaf(leaf) {
+                Ok(v) => v,
+                Err(message) => {
+                    problems.push(Problem {
+                        column: leaf.label.clone(),
+                        path: leaf.path.clone(),
+                        message,
+                    });
+                    None
+                }
+            },
+            Node::Object(members) => {
+                let mut map = Map::new();
+                for (name, child) in members {
+                    if let Some(v) = self.node(child, problems) {
+                        map.insert((*name).to_string(), v);
+                    }
+                }
+                (!map.is_empty()).then_some(Value::Object(map))
+            }
+            Node::Groups(groups) => {
+                let items: Vec<Value> = groups
+                    .iter()
+                    .filter_map(|g| self.node(g, problems))
+                    .collect();
+                (!items.is_empty()).then_some(Value::Array(items))
+            }
+        }
+    }
+
+    /// `Some(reason)` when a filter drops the row.
+    pub fn filtered(&self, filter: &Filter) -> Result<Option<String>, String> {
+        let raw = match self.read(&filter.leaf.source) {
+            Ok(raw) => raw,
+            Err(ReadError::Lookup(e) | ReadError::Cell(e)) => return Err(e),
+        };
+        let text = raw.text();
+        let label = filter.leaf.label.as_deref().unwrap_or("filter");
+        let eq = |list: &[String]| list.iter().any(|w| w.trim().eq_ignore_ascii_case(&text));
+        Ok(match &filter.test {
+            FilterTest::In(list) if !eq(list) => Some(format!(
+                "{label} is {text:?}, not {}",
+                list.iter()
+                    .map(|s| format!("{s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )),
+            FilterTest::NotIn(list) if eq(list) => Some(format!("{label} is {text:?}")),
+            FilterTest::NotEmpty if text.is_empty() => Some(format!("{label} is empty")),
+            FilterTest::In(_) | FilterTest::NotIn(_) | FilterTest::NotEmpty => None,
+        })
+    }
+}
+
+/// A default or literal value; the empty string leaves the member out.
+fn non_empty(value: &Value) -> Option<Value> {
+    match value {
+        Value::String(s) if s.is_empty() => None,
+        other => Some(other.clone()),
+    }
+}
+
+/// A delimited cell as an array of `{ "id": piece, …item }` objects.
+fn split(leaf: &Leaf, text: &str, sep: &str) -> Result<Option<Value>, String> {
+    let mut items = Vec::new();
+    for piece in text.split(sep).map(str::trim).filter(|p| !p.is_empty()) {
+        let Some(v) = map_convert(leaf, Raw::Text(Cow::Borrowed(piece)))? else {
+            continue;
+        };
+        let mut obj = Map::new();
+        obj.insert(leaf.item_key.to_string(), v);
+        for (k, extra) in &leaf.item {
+            obj.insert(k.clone(), extra.clone());
+        }
+        items.push(Value::Object(obj));
+    }
+    Ok((!items.is_empty()).then_some(Value::Array(items)))
+}
+
+/// Apply the value map (if any), then the conversion.
+fn map_convert(leaf: &Leaf, raw: Raw<'_>) -> Result<Option<Value>, String> {
+    let Some(map) = &leaf.map else {
+        return convert_raw(&leaf.conversion, &raw).map(Some);
+    };
+    let text = raw.text();
+    let found = match map.builtin {
+        Some(Builtin::Country) => crate::referral::country_code(&text).map(Value::from),
+        Some(Builtin::Currency) => crate::referral::currency_code(&text).map(Value::from),
+        None => map.entries.get(&text.to_lowercase()).cloned(),
+    };
+    let out = found.or_else(|| map.default.clone()).ok_or_else(|| {
+        format!(
+            "{text:?} is not in table `{}` and the table has no default",
+            map.name
+        )
+    })?;
+    match out {
+        Value::String(s) if s.is_empty() => Ok(None),
+        Value::String(s) => convert_raw(&leaf.conversion, &Raw::Text(Cow::Owned(s))).map(Some),
+        other => Ok(Some(other)),
+    }
+}
+
+/// Convert a raw value to JSON.
+pub fn convert_raw(conversion: &Conversion, raw: &Raw<'_>) -> Result<Value, String> {
+    match (conversion, raw) {
+        (Conversion::String, raw) => Ok(Value::String(raw.text().into_owned())),
+        (Conversion::Decimal { .. }, Raw::Int(i)) => Ok(Value::from(*i)),
+        (Conversion::Decimal { .. }, Raw::Float(f)) => convert::number_value(*f),
+        (Conversion::Decimal { decimal_comma }, raw) => {
+            convert::number_value(convert::parse_decimal(&raw.text(), *decimal_comma)?)
+        }
+        (Conversion::Integer, Raw::Int(i)) => Ok(Value::from(*i)),
+        (Conversion::Integer, Raw::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            Ok(Value::from(*f as i64))
+        }
+        (Conversion::Integer, raw) => convert::parse_integer(&raw.text()).map(Value::from),
+        (Conversion::Bool(_), Raw::Bool(b)) => Ok(Value::Bool(*b)),
+        (Conversion::Bool(words), raw) => convert::parse_bool(&raw.text(), words).map(Value::Bool),
+        (Conversion::Date { .. }, Raw::Date(d)) => Ok(Value::String(convert::date_utc(*d))),
+        (Conversion::Date { .. }, Raw::DateTime(dt)) => {
+            Ok(Value::String(convert::date_utc(dt.date())))
+        }
+        (Conversion::Date { formats }, raw) => {
+            convert::parse_date(&raw.text(), formats).map(|d| Value::String(convert::date_utc(d)))
+        }
+        (Conversion::DateTime { tz, .. }, Raw::DateTime(dt)) => {
+            convert::civil_to_utc(*dt, tz).map(|ts| Value::String(convert::timestamp_utc(ts)))
+        }
+        (Conversion::DateTime { tz, .. }, Raw::Date(d)) => {
+            convert::civil_to_utc(d.to_datetime(jiff::civil::Time::midnight()), tz)
+                .map(|ts| Value::String(convert::timestamp_utc(ts)))
+        }
+        (Conversion::DateTime { formats, tz }, raw) => {
+            convert::parse_datetime(&raw.text(), formats, tz)
+                .map(|ts| Value::String(convert::timestamp_utc(ts)))
+        }
+    }
+}

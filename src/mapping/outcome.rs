@@ -1,0 +1,335 @@
+//! What mapping a row yields, and the streaming driver that maps every row of the inputs.
+//!
+//! The driver opens the inputs, checks the mapping's columns against the header before any
+//! row (a missing column is an error of the whole run), and then yields one `RowOutcome` per
+//! row: mapped, skipped by a filter, or invalid with every failing field listed. Source
+//! row errors and repeated external ids become invalid outcomes; the run goes on.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::diag::Diagnostics;
+use super::eval::RowCtx;
+use super::load::Mapping;
+use crate::source::{Headers, Row, RowError, RowSource, SourceOptions};
+
+/// One field of a row that could not be mapped, or that the Referral model rejects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The input column (or template, or lookup column) the value came from, if known.
+    pub column: Option<String>,
+    /// The Referral path (`details.dealValue`), `row` for problems of the whole row.
+    pub path: String,
+    pub message: String,
+}
+
+/// A row that failed: every problem of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowFailure {
+    pub file: Arc<PathBuf>,
+    pub row: u64,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for RowFailure {
+    /// One line per problem: `INPUT:row N: path: message (column "C")`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(
+                f,
+                "{}:row {}: {}: {}",
+                self.file.display(),
+                self.row,
+                p.path,
+                p.message
+            )?;
+            if let Some(column) = &p.column {
+                write!(f, " (column {column:?})")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A row mapped to a Referral create payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MappedRecord {
+    /// The `externalReferenceId`: the sync key.
+    pub external_id: String,
+    /// The create payload; it passes `referral::validate_create`.
+    pub referral: Value,
+    /// For a Shared referral: the connected Microsoft referral (target
+    /// BusinessProfileLocation/msft unless the mapping says otherwise, its own inviteContext),
+    /// without `engagementId` (the uploader adds it after creating `referral`) and without
+    /// `externalReferenceId` (only the partner's referral carries the sync key).
+    pub connected: Option<Value>,
+    pub file: Arc<PathBuf>,
+    pub row: u64,
+}
+
+/// What became of one row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowOutcome {
+    Mapped(MappedRecord),
+    /// A filter dropped the row.
+    Skipped {
+        file: Arc<PathBuf>,
+        row: u64,
+        reason: String,
+    },
+    Invalid(RowFailure),
+}
+
+/// Open `inputs`, check the mapping's columns against their header, and map every row.
+///
+/// Fails before any row when an input cannot be opened or lacks a column the mapping reads.
+pub fn records(
+    mapping: &Mapping,
+    inputs: &[PathBuf],
+    opts: &SourceOptions,
+) -> Result<impl Iterator<Item = RowOutcome> + Send, crate::Error> {
+    let mut source = crate::source::open_all(inputs, opts)?;
+    let mut first = None;
+    let headers = match source.headers() {
+        Some(h) => Some(h),
+        None => {
+            // Schema-less inputs (Dataverse JSON): check against the first record.
+            first = source.next();
+            match &first {
+                Some(Ok(row)) => Some(row.headers.clone()),
+                _ => None,
+            }
+        }
+    };
+    let mut missing = Diagnostics::default();
+    if let (Some(headers), Some(input)) = (&headers, inputs.first()) {
+        missing.0.extend(mapping.check_columns(headers, input).0);
+    }
+    for input in inputs.iter().skip(1) {
+        if let Some(headers) = crate::source::open(input, opts)?.headers() {
+            missing.0.extend(mapping.check_columns(&headers, input).0);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(crate::Error::Mapping(missing));
+    }
+    Ok(Driver {
+        mapping: mapping.clone(),
+        source,
+        first,
+        headers: None,
+        cols: Vec::new(),
+        seen: HashSet::new(),
+    })
+}
+
+/// The iterator behind `records`.
+struct Driver {
+    mapping: Mapping,
+    source: Box<dyn RowSource>,
+    first: Option<Result<Row, RowError>>,
+    headers: Option<Arc<Headers>>,
+    cols: Vec<Option<usize>>,
+    seen: HashSet<String>,
+}
+
+impl Iterator for Driver {
+    type Item = RowOutcome;
+
+    fn next(&mut self) -> Option<RowOutcome> {
+        let next = match self.first.take() {
+            Some(first) => first,
+            None => self.source.next()?,
+        };
+        let row = match next {
+            Ok(row) => row,
+            Err(e) => return Some(RowOutcome::Invalid(source_failure(e))),
+        };
+        if !self
+            .headers
+            .as_ref()
+            .is_some_and(|h| Arc::ptr_eq(h, &row.headers))
+        {
+            self.cols = self.mapping.resolve(&row.headers);
+            self.headers = Some(row.headers.clone());
+        }
+        let outcome = self.mapping.map_row(&row, &self.cols);
+        Some(match outcome {
+            RowOutcome::Mapped(record) if !self.seen.insert(record.external_id.clone()) => {
+                RowOutcome::Invalid(RowFailure {
+                    file: record.file,
+                    row: record.row,
+                    problems: vec![Problem {
+                        column: self.mapping.external_id.label.clone(),
+                        path: "externalReferenceId".into(),
+                        message: format!(
+                            "{:?} was already used by an earlier row; external ids must be unique",
+                            record.external_id
+                        ),
+                    }],
+                })
+            }
+            other => other,
+        })
+    }
+}
+
+fn source_failure(e: RowError) -> RowFailure {
+    RowFailure {
+        file: e.file,
+        row: e.row,
+        problems: vec![Problem {
+            column: e.column,
+            path: "row".into(),
+            message: e.message,
+        }],
+    }
+}
+
+impl Mapping {
+    /// The position of each of the mapping's columns in `headers`.
+    pub fn resolve(&self, headers: &Headers) -> Vec<Option<usize>> {
+        self.columns.iter().map(|c| headers.index_of(c)).collect()
+    }
+
+    /// Map one row, given the positions of the mapping's columns in its header
+    /// (`Mapping::resolve`). Duplicate external ids are the driver's business.
+    pub fn map_row(&self, row: &Row, cols: &[Option<usize>]) -> RowOutcome {
+        let ctx = RowCtx::new(self, row, cols);
+        let mut problems = Vec::new();
+        for filter in &self.filters {
+            match ctx.filtered(filter) {
+                Ok(None) => {}
+                Ok(Some(reason)) => {
+                    return RowOutcome::Skipped {
+                        file: row.file.clone(),
+                        row: row.row,
+                        reason,
+                    };
+                }
+                Err(message) => problems.push(Problem {
+                    column: filter.leaf.label.clone(),
+                    path: "filter".into(),
+                    message,
+                }),
+            }
+        }
+        let external_id = match ctx.leaf(&self.external_id) {
+            Ok(Some(Value::String(s))) => Some(s),
+            Ok(Some(other)) => Some(other.to_string()),
+            Ok(None) => None,
+            Err(message) => {
+                problems.push(Problem {
+                    column: self.external_id.label.clone(),
+                    path: "externalReferenceId".into(),
+                    message,
+                });
+                None
+            }
+        };
+        let mut referral = Map::new();
+        if let Some(id) = &external_id {
+            referral.insert("externalReferenceId".into(), Value::String(id.clone()));
+        }
+        if let Some(Value::Object(fields)) = ctx.node(&self.fields, &mut problems) {
+            referral.extend(fields);
+        }
+        let referral = Value::Object(referral);
+        let connected = self.connected(&ctx, &referral, &mut problems);
+        if problems.is_empty() {
+            self.validate("", &referral, &mut problems);
+            if let Some(c) = &connected {
+                self.validate("connected.", c, &mut problems);
+            }
+        }
+        match (external_id, problems.is_empty()) {
+            (Some(external_id), true) => RowOutcome::Mapped(MappedRecord {
+                external_id,
+                referral,
+                connected,
+                file: row.file.clone(),
+                row: row.row,
+            }),
+            _ => RowOutcome::Invalid(RowFailure {
+                file: row.file.clone(),
+                row: row.row,
+                problems,
+            }),
+        }
+    }
+
+    /// The connected Microsoft referral of a Shared referral: the partner's payload without
+    /// its sync key and target, with the `[connected]` fields merged in.
+    fn connected(
+        &self,
+        ctx: &RowCtx<'_>,
+        referral: &Value,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Value> {
+        if referral.get("type").and_then(Value::as_str) != Some("Shared") {
+            return None;
+        }
+        let mut out = referral.as_object()?.clone();
+        out.shift_remove("externalReferenceId");
+        out.shift_remove("inviteContext");
+        out.insert(
+            "target".into(),
+            serde_json::json!([{ "type": "BusinessProfileLocation", "id": "msft" }]),
+        );
+        if let Some(Value::Object(extra)) =
+            self.connected.as_ref().and_then(|n| ctx.node(n, problems))
+        {
+            merge(&mut out, extra);
+        }
+        Some(Value::Object(out))
+    }
+
+    fn validate(&self, prefix: &str, payload: &Value, problems: &mut Vec<Problem>) {
+        for e in crate::referral::validate_create(payload) {
+            let column = match self.labels.get(&e.path) {
+                Some(label) => label.clone(),
+                None => self.labels.get(&strip_indices(&e.path)).cloned().flatten(),
+            };
+            problems.push(Problem {
+                column,
+                path: format!("{prefix}{}", e.path),
+                message: e.message,
+            });
+        }
+    }
+}
+
+/// Deep-merge `extra` into `base`: objects merge member by member, anything else replaces.
+fn merge(base: &mut Map<String, Value>, extra: Map<String, Value>) {
+    for (key, value) in extra {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Object(b)), Value::Object(e)) => merge(b, e),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// `details.requirements.products[1].id` → `details.requirements.products.id`, the path of
+/// the split leaf that built the array.
+fn strip_indices(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => in_index = true,
+            ']' => in_index = false,
+            c if !in_index => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}

@@ -1,0 +1,475 @@
+//! Parsing one value specification (`{ column = "Est. revenue", type = "decimal" }`) into a
+//! compiled `Leaf`, with every unknown key, unknown type and bad enum output reported.
+
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+use serde_json::Value;
+use toml_edit::{Item, TableLike};
+
+use super::compiled::{Builtin, Conversion, Leaf, Piece, Source, ValueMap};
+use super::convert::{BoolWords, default_date_formats, default_datetime_formats};
+use super::load::{Loader, item_span, to_json};
+use super::targets::{Kind, closest};
+
+/// The keys a value specification may have.
+pub const SPEC_KEYS: &[&str] = &[
+    "column",
+    "lookup",
+    "value",
+    "template",
+    "type",
+    "format",
+    "timezone",
+    "decimal_comma",
+    "true",
+    "false",
+    "map",
+    "map_default",
+    "default",
+    "required",
+    "split",
+    "item",
+];
+
+/// The conversion names (`type = …`).
+pub const TYPES: &[&str] = &["string", "decimal", "integer", "bool", "date", "datetime"];
+
+/// What the loader knows about the target of a spec.
+pub struct Target<'t> {
+    pub path: &'t str,
+    pub kind: Kind,
+    /// The `referral::allowed_values` path of values this leaf emits, when it is an enum.
+    pub enum_path: Option<String>,
+}
+
+impl Loader<'_> {
+    /// Compile a value spec: a string (a column), a literal, or a spec table.
+    pub fn leaf(&mut self, item: &Item, target: &Target<'_>) -> Option<Leaf> {
+        let mut leaf = Leaf {
+            path: target.path.to_string(),
+            label: None,
+            source: Source::Literal(Value::Null),
+            map: None,
+            conversion: default_conversion(target.kind),
+            default: None,
+            required: false,
+            split: None,
+            item: Vec::new(),
+            item_key: "id",
+        };
+        if let Some(name) = item.as_str() {
+            leaf.source = Source::Column(self.column(name, item_span(item)));
+            leaf.label = Some(name.to_string());
+        } else if let Some(table) = item.as_table_like() {
+            self.spec_table(table, item, target, &mut leaf)?;
+        } else {
+            let value = to_json(item);
+            self.check_enum(&value, target, item_span(item));
+            leaf.source = Source::Literal(value);
+        }
+        self.labels.insert(leaf.path.clone(), leaf.label.clone());
+        Some(leaf)
+    }
+
+    fn spec_table(
+        &mut self,
+        table: &dyn TableLike,
+        whole: &Item,
+        target: &Target<'_>,
+        leaf: &mut Leaf,
+    ) -> Option<()> {
+        for (key, _) in table.iter() {
+            if !SPEC_KEYS.contains(&key) {
+                let span = table.key(key).and_then(|k| k.span());
+                let hint = did_you_mean(key, SPEC_KEYS);
+                self.diag
+                    .at(span, format!("{}: unknown key `{key}`{hint}", target.path));
+            }
+        }
+        let get = |k: &str| table.get(k);
+        let sources: Vec<&str> = ["column", "value", "template"]
+            .into_iter()
+            .filter(|k| get(k).is_some())
+            .collect();
+        if sources.len() != 1 {
+            let msg = if sources.is_empty() {
+                "needs one of `column`, `value` or `template`".to_string()
+            } else {
+                format!(
+                    "has both `{}` and `{}`; give only one",
+                    sources[0], sources[1]
+                )
+            };
+            self.diag
+                .at(item_span(whole), format!("{}: {msg}", target.path));
+            return None;
+        }
+        leaf.source = self.source(table, target, leaf)?;
+        self.conversion(table, target, leaf);
+        if let Some(item) = get("map") {
+            leaf.map = self.value_map(item, target);
+        }
+        if let Some(item) = get("map_default") {
+            let v = to_json(item);
+            self.check_enum(&v, target, item_span(item));
+            if let Some(map) = leaf.map.as_mut() {
+                Arc::make_mut(map).default = Some(v);
+            } else {
+                self.diag.at(
+                    item_span(item),
+                    format!("{}: `map_default` without `map`", target.path),
+                );
+            }
+        }
+        if let Some(item) = get("default") {
+            let v = to_json(item);
+            self.check_enum(&v, target, item_span(item));
+            leaf.default = Some(v);
+        }
+        leaf.required = self.bool_key(table, "required", target.path);
+        self.split(table, target, leaf);
+        Some(())
+    }
+
+    fn source(
+        &mut self,
+        table: &dyn TableLike,
+        target: &Target<'_>,
+        leaf: &mut Leaf,
+    ) -> Option<Source> {
+        let lookup = match table.get("lookup") {
+            Some(item) => Some(self.lookup_ref(item)?),
+            None => None,
+        };
+        if let Some(item) = table.get("column") {
+            let Some(name) = item.as_str() else {
+                self.diag.at(item_span(item), "`column` must be a string");
+                return None;
+            };
+            leaf.label = Some(name.to_string());
+            return Some(match lookup {
+                Some(lookup) => {
+                    let index = self.check_lookup_column(lookup, name, item_span(item))?;
+                    Source::Lookup { lookup, index }
+                }
+                None => Source::Column(self.column(name, item_span(item))),
+            });
+        }
+        if lookup.is_some() {
+            self.diag.at(
+                table.get("lookup").and_then(item_span),
+                "`lookup` needs a `column` of the lookup file",
+            );
+        }
+        if let Some(item) = table.get("template") {
+            let Some(text) = item.as_str() else {
+                self.diag.at(item_span(item), "`template` must be a string");
+                return None;
+            };
+            leaf.label = Some(text.to_string());
+            return self.template(text, item_span(item)).map(Source::Template);
+        }
+        let item = table.get("value")?;
+        let value = to_json(item);
+        self.check_enum(&value, target, item_span(item));
+        Some(Source::Literal(value))
+    }
+
+    /// Parse `text {Column} text`, with `{{` and `}}` for literal braces.
+    pub fn template(
+        &mut self,
+        text: &str,
+        span: Option<std::ops::Range<usize>>,
+    ) -> Option<Vec<Piece>> {
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '{' => {
+                    let mut name = String::new();
+                    let mut closed = false;
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                        name.push(c);
+                    }
+                    if !closed || name.trim().is_empty() || name.contains('{') {
+                        self.diag.at(
+                            span,
+                            format!("template {text:?}: empty or unclosed `{{…}}`"),
+                        );
+                        return None;
+                    }
+                    if !literal.is_empty() {
+                        pieces.push(Piece::Text(std::mem::take(&mut literal)));
+                    }
+                    pieces.push(Piece::Column(self.column(name.trim(), span.clone())));
+                }
+                '}' => {
+                    self.diag.at(
+                        span,
+                        format!("template {text:?}: unmatched `}}` (write `}}}}`)"),
+                    );
+                    return None;
+                }
+                c => literal.push(c),
+            }
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Text(literal));
+        }
+        Some(pieces)
+    }
+
+    fn conversion(&mut self, table: &dyn TableLike, target: &Target<'_>, leaf: &mut Leaf) {
+        if let Some(item) = table.get("type") {
+            match item.as_str() {
+                Some(name) if TYPES.contains(&name) => {
+                    leaf.conversion = named_conversion(name, target.kind);
+                }
+                other => {
+                    let hint = other.map(|n| did_you_mean(n, TYPES)).unwrap_or_default();
+                    self.diag.at(
+                        item_span(item),
+                        format!(
+                            "{}: unknown type {}{hint} (one of {})",
+                            target.path,
+                            other.map_or("(not a string)".into(), |n| format!("`{n}`")),
+                            TYPES.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        let formats = table.get("format").map(|item| self.strings(item, "format"));
+        let tz = table.get("timezone").and_then(|item| {
+            let name = item.as_str().unwrap_or("");
+            match TimeZone::get(name) {
+                Ok(tz) => Some(tz),
+                Err(_) => {
+                    self.diag
+                        .at(item_span(item), format!("unknown time zone {name:?}"));
+                    None
+                }
+            }
+        });
+        let decimal_comma = self.bool_key(table, "decimal_comma", target.path);
+        let truthy = table.get("true").map(|i| self.strings(i, "true"));
+        let falsy = table.get("false").map(|i| self.strings(i, "false"));
+        match &mut leaf.conversion {
+            Conversion::Date { formats: f } => *f = formats.unwrap_or_else(default_date_formats),
+            Conversion::DateTime { formats: f, tz: z } => {
+                *f = formats.unwrap_or_else(default_datetime_formats);
+                *z = tz.unwrap_or(TimeZone::UTC);
+            }
+            Conversion::Decimal { decimal_comma: d } => *d = decimal_comma,
+            Conversion::Bool(words) => {
+                if let Some(t) = truthy {
+                    words.truthy = t;
+                }
+                if let Some(f) = falsy {
+                    words.falsy = f;
+                }
+            }
+            Conversion::String | Conversion::Integer => {}
+        }
+    }
+
+    fn value_map(&mut self, item: &Item, target: &Target<'_>) -> Option<Arc<ValueMap>> {
+        if let Some(name) = item.as_str() {
+            let found = match name {
+                "country" => Some(builtin(Builtin::Country)),
+                "currency" => Some(builtin(Builtin::Currency)),
+                _ => self.tables.get(name).cloned(),
+            };
+            let Some(map) = found else {
+                let mut names: Vec<&str> = self.tables.keys().map(String::as_str).collect();
+                names.extend(["country", "currency"]);
+                let hint = did_you_mean(name, &names);
+                self.diag.at(
+                    item_span(item),
+                    format!("{}: unknown table `{name}`{hint}", target.path),
+                );
+                return None;
+            };
+            self.check_map_outputs(&map, target, item_span(item));
+            return Some(map);
+        }
+        let Some(table) = item.as_table_like() else {
+            self.diag.at(
+                item_span(item),
+                "`map` must be a table name or an inline table",
+            );
+            return None;
+        };
+        let map = Arc::new(self.map_entries("inline", table));
+        self.check_map_outputs(&map, target, item_span(item));
+        Some(map)
+    }
+
+    fn split(&mut self, table: &dyn TableLike, target: &Target<'_>, leaf: &mut Leaf) {
+        let split = table.get("split");
+        let is_array = matches!(target.kind, Kind::Array(_));
+        match (split, is_array) {
+            (Some(item), true) => match item.as_str() {
+                Some(sep) if !sep.is_empty() => leaf.split = Some(sep.to_string()),
+                _ => self
+                    .diag
+                    .at(item_span(item), "`split` must be a non-empty string"),
+            },
+            (Some(item), false) => self.diag.at(
+                item_span(item),
+                format!("{}: `split` only applies to array targets", target.path),
+            ),
+            (None, _) => {}
+        }
+        if let Some(item) = table.get("item") {
+            match (item.as_table_like(), leaf.split.is_some()) {
+                (Some(t), true) => {
+                    leaf.item = t.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect();
+                }
+                _ => self
+                    .diag
+                    .at(item_span(item), "`item` must be a table, next to `split`"),
+            }
+        }
+    }
+
+    pub fn strings(&mut self, item: &Item, key: &str) -> Vec<String> {
+        if let Some(s) = item.as_str() {
+            return vec![s.to_string()];
+        }
+        let list: Option<Vec<String>> = item
+            .as_array()
+            .map(|a| a.iter().map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or(None);
+        list.unwrap_or_else(|| {
+            self.diag.at(
+                item_span(item),
+                format!("`{key}` must be a string or a list of strings"),
+            );
+            Vec::new()
+        })
+    }
+
+    pub fn bool_key(&mut self, table: &dyn TableLike, key: &str, path: &str) -> bool {
+        match table.get(key) {
+            None => false,
+            Some(item) => item.as_bool().unwrap_or_else(|| {
+                self.diag.at(
+                    item_span(item),
+                    format!("{path}: `{key}` must be true or false"),
+                );
+                false
+            }),
+        }
+    }
+
+    /// Check that a literal emitted at an enum target is one of its values.
+    pub fn check_enum(
+        &mut self,
+        value: &Value,
+        target: &Target<'_>,
+        span: Option<std::ops::Range<usize>>,
+    ) {
+        let (Some(path), Value::String(s)) = (&target.enum_path, value) else {
+            return;
+        };
+        if s.is_empty() {
+            return;
+        }
+        if let Some(allowed) = super::eval::allowed_values(path)
+            && !allowed.contains(&s.as_str())
+        {
+            let hint = did_you_mean(s, allowed);
+            let list = if allowed.len() <= 25 {
+                format!(" (one of {})", allowed.join(", "))
+            } else {
+                String::new()
+            };
+            let message = format!("{}: {s:?} is not a valid value{hint}{list}", target.path);
+            self.diag.at(span, message);
+        }
+    }
+
+    fn check_map_outputs(
+        &mut self,
+        map: &ValueMap,
+        target: &Target<'_>,
+        span: Option<std::ops::Range<usize>>,
+    ) {
+        let mut outputs: Vec<&Value> = map.entries.values().collect();
+        outputs.extend(map.default.iter());
+        outputs.sort_by_key(|v| v.to_string());
+        outputs.dedup();
+        for v in outputs {
+            self.check_enum(v, target, span.clone());
+        }
+    }
+}
+
+fn builtin(kind: Builtin) -> Arc<ValueMap> {
+    Arc::new(ValueMap {
+        name: match kind {
+            Builtin::Country => "country".into(),
+            Builtin::Currency => "currency".into(),
+        },
+        entries: Default::default(),
+        default: None,
+        builtin: Some(kind),
+    })
+}
+
+/// `; did you mean "x"?` when a candidate is close, else nothing.
+pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {
+    closest(word, candidates.iter().copied())
+        .map(|c| format!("; did you mean `{c}`?"))
+        .unwrap_or_default()
+}
+
+fn default_conversion(kind: Kind) -> Conversion {
+    match kind {
+        Kind::Number => Conversion::Decimal {
+            decimal_comma: false,
+        },
+        Kind::Bool => Conversion::Bool(BoolWords::default()),
+        Kind::DateTime => Conversion::DateTime {
+            formats: default_datetime_formats(),
+            tz: TimeZone::UTC,
+        },
+        Kind::Str | Kind::Enum | Kind::Object(_) | Kind::Array(_) => Conversion::String,
+    }
+}
+
+fn named_conversion(name: &str, kind: Kind) -> Conversion {
+    match name {
+        "decimal" => Conversion::Decimal {
+            decimal_comma: false,
+        },
+        "integer" => Conversion::Integer,
+        "bool" => Conversion::Bool(BoolWords::default()),
+        "date" => Conversion::Date {
+            formats: default_date_formats(),
+        },
+        "datetime" => Conversion::DateTime {
+            formats: default_datetime_formats(),
+            tz: TimeZone::UTC,
+        },
+        _ => {
+            let _ = kind;
+            Conversion::String
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Reads Dataverse Web API JSON: one response file, or a directory of pages (one file per
+//! `@odata.nextLink` page, read in natural name order so `page2` comes before `page10`).
+//!
+//! A reader thread parses the pages and hands finished rows over a bounded channel, so memory
+//! stays flat however large a page is. Row numbers are the 1-based record number within the
+//! page file, and every row names its page. A page that is not JSON at all fails `open`; a
+//! page that breaks off part-way yields the rows before the break, then one row error with
+//! the line and column, and reading goes on with the next page.
+//!
+//! Field naming and value types are described in [`super::json`].
+
+use std::cmp::Ordering;
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use super::json::{RawRecord, STOPPED, flatten, stream_records};
+use super::{Cell, Headers, Row, RowError, RowSource, SourceError, SourceOptions};
+
+/// Rows parsed ahead of the reader.
+const AHEAD: usize = 256;
+
+/// A page that could not be parsed.
+struct Failure {
+    file: Arc<PathBuf>,
+    /// The record number the failure stopped.
+    record: u64,
+    line: u64,
+    column: u64,
+    message: String,
+    truncated: bool,
+}
+
+type Message = Result<Row, Failure>;
+
+/// A stream of records from one response file or a directory of pages.
+pub struct DataverseSource {
+    path: PathBuf,
+    rows: Receiver<Message>,
+    pending: Option<Message>,
+    first_headers: Option<Arc<Headers>>,
+}
+
+impl DataverseSource {
+    /// List and check the pages, start the reader thread and read the first record (so a
+    /// file that is not a Dataverse response fails here).
+    pub fn open(path: &Path, _opts: &SourceOptions) -> Result<Self, SourceError> {
+        let pages = pages(path)?;
+        let (sender, rows) = sync_channel(AHEAD);
+        std::thread::Builder::new()
+            .name("dataverse-pages".to_owned())
+            .spawn(move || read_pages(&pages, &sender))
+            .map_err(|source| SourceError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let pending = match rows.recv() {
+            Err(_) => None,
+            Ok(Err(failure)) if failure.record == 1 => return Err(failure.into_source_error()),
+            Ok(message) => Some(message),
+        };
+        let first_headers = match &pending {
+            Some(Ok(row)) => Some(Arc::clone(&row.headers)),
+            _ => None,
+        };
+        Ok(DataverseSource {
+            path: path.to_path_buf(),
+            rows,
+            pending,
+            first_headers,
+        })
+    }
+}
+
+impl Failure {
+    fn into_source_error(self) -> SourceError {
+        let path = self.file.as_ref().clone();
+        if self.truncated {
+            SourceError::Truncated {
+                path,
+                line: Some(self.line),
+                detail: self.message,
+            }
+        } else {
+            SourceError::Json {
+                path,
+                line: self.line,
+                column: self.column,
+                message: self.message,
+            }
+        }
+    }
+
+    fn into_row_error(self) -> RowError {
+        RowError {
+            file: self.file,
+            row: self.record,
+            column: None,
+            message: format!(
+                "line {}, column {}: {}",
+                self.line, self.column, self.message
+            ),
+        }
+    }
+}
+
+impl Iterator for DataverseSource {
+    type Item = Result<Row, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let message = match self.pending.take() {
+            Some(message) => message,
+            None => self.rows.recv().ok()?,
+        };
+        Some(message.map_err(Failure::into_row_error))
+    }
+}
+
+impl RowSource for DataverseSource {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+    /// The fields of the first record (later records may have more or fewer).
+    fn headers(&self) -> Option<Arc<Headers>> {
+        self.first_headers.clone()
+    }
+}
+
+/// The page files of `path`: the file itself, or a directory's `.json` files in natural order.
+fn pages(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SourceError::Io { path, source }
+    };
+    if !path.is_dir() {
+        File::open(path).map_err(io_err(path))?;
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut pages = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io_err(path))? {
+        let entry = entry.map_err(io_err(path))?;
+        let file = entry.path();
+        let json = file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if json && !hidden && file.is_file() {
+            File::open(&file).map_err(io_err(&file))?;
+            pages.push(file);
+        }
+    }
+    if pages.is_empty() {
+        return Err(SourceError::EmptyDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    pages.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+    Ok(pages)
+}
+
+/// The reader thread: parse every page in turn; stop when the rows are no longer wanted.
+fn read_pages(pages: &[PathBuf], sender: &SyncSender<Message>) {
+    for page in pages {
+        if !read_page(page, sender) {
+            return;
+        }
+    }
+}
+
+/// Parse one page; `false` when the receiver is gone.
+fn read_page(page: &Path, sender: &SyncSender<Message>) -> bool {
+    let file = Arc::new(page.to_path_buf());
+    let input = match File::open(page) {
+        Ok(input) => BufReader::with_capacity(64 * 1024, input),
+        Err(e) => {
+            let failure = Failure {
+                file,
+                record: 1,
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e}"),
+                truncated: false,
+            };
+            return sender.send(Err(failure)).is_ok();
+        }
+    };
+    let mut builder = RowBuilder::new(Arc::clone(&file));
+    let mut open = true;
+    let mut emit = |record: RawRecord| {
+        open = sender.send(Ok(builder.row(&record))).is_ok();
+        open
+    };
+    let mut deserializer = serde_json::Deserializer::from_reader(input);
+    let result = stream_records(&mut deserializer, &mut emit).and_then(|()| deserializer.end());
+    let record = builder.count + 1;
+    match result {
+        Ok(()) => open,
+        Err(_) if !open => false,
+        Err(e) if e.to_string().starts_with(STOPPED) => false,
+        Err(e) => {
+            let failure = Failure {
+                file,
+                record,
+                line: e.line() as u64,
+                column: e.column() as u64,
+                message: without_location(&e),
+                truncated: e.is_eof(),
+            };
+            sender.send(Err(failure)).is_ok()
+        }
+    }
+}
+
+/// serde_json's message without its ` at line L column C` tail (the location is kept apart).
+fn without_location(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let tail = format!(" at line {} column {}", err.line(), err.column());
+    text.strip_suffix(&tail).unwrap_or(&text).to_owned()
+}
+
+/// Builds rows of one page, sharing one `Arc<Headers>` while the fields stay the same.
+struct RowBuilder {
+    file: Arc<PathBuf>,
+    headers: Arc<Headers>,
+    count: u64,
+    fields: Vec<(String, Cell)>,
+}
+
+impl RowBuilder {
+    fn new(file: Arc<PathBuf>) -> Self {
+        RowBuilder {
+            file,
+            headers: Arc::new(Headers::default()),
+            count: 0,
+            fields: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, record: &RawRecord) -> Row {
+        self.count += 1;
+        self.fields.clear();
+        flatten(record, "", &mut self.fields);
+        let same = self.headers.names().len() == self.fields.len()
+            && self
+                .headers
+                .names()
+                .iter()
+                .zip(&self.fields)
+                .all(|(a, (b, _))| a == b);
+        if !same {
+            let names = self.fields.iter().map(|(n, _)| n.clone()).collect();
+            self.headers = Arc::new(Headers::new(names));
+        }
+        Row {
+            file: Arc::clone(&self.file),
+            row: self.count,
+            headers: Arc::clone(&self.headers),
+            values: self.fields.drain(..).map(|(_, cell)| cell).collect(),
+        }
+    }
+}
+
+/// Compare names so that runs of digits compare as numbers: `page2` < `page10`.
+pub(super) fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a, b);
+    loop {
+        let (Some(ca), Some(cb)) = (a.chars().next(), b.chars().next()) else {
+            return a.len().cmp(&b.len());
+        };
+        let order = if ca.is_ascii_digit() && cb.is_ascii_digit() {
+            let (da, ra) = split_digits(a);
+            let (db, rb) = split_digits(b);
+            a = ra;
+            b = rb;
+            let (ta, tb) = (da.trim_start_matches('0'), db.trim_start_matches('0'));
+            ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb))
+        } else {
+            a = a.get(ca.len_utf8()..).unwrap_or_default();
+            b = b.get(cb.len_utf8()..).unwrap_or_default();
+            ca.cmp(&cb)
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+}
+
+fn split_digits(text: &str) -> (&str, &str) {
+    let end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    text.split_at(end)
+}
