@@ -1,0 +1,199 @@
+//! Bearer tokens: the sandbox's own Azure AD v1-style token endpoint, and the check every API
+//! request passes.
+//!
+//! Issued tokens read `sbx.<expires_on>.<random>`: the expiry travels inside the token, so an
+//! expired token is refused with 401 even after a restart, and a client's refresh logic is
+//! exercised for real (`--token-lifetime 1`). Without `--token`, any other non-empty bearer
+//! token is accepted; with `--token T`, only `T` and unexpired tokens this process issued.
+//! Tokens are never logged.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::envelope::ApiError;
+use super::state::lock;
+
+const ISSUED_PREFIX: &str = "sbx.";
+const REFRESH_PREFIX: &str = "sbxr.";
+const DEFAULT_RESOURCE: &str = "https://api.partner.microsoft.com";
+
+/// Tokens issued by this sandbox process, and the static token of `--token`.
+pub struct Auth {
+    static_token: Option<String>,
+    lifetime: Duration,
+    issued: Mutex<HashSet<String>>,
+    refresh_tokens: Mutex<HashSet<String>>,
+}
+
+impl Auth {
+    pub fn new(static_token: Option<String>, lifetime: Duration) -> Self {
+        Auth {
+            static_token,
+            lifetime,
+            issued: Mutex::new(HashSet::new()),
+            refresh_tokens: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Check a request's `Authorization` header; the accepted token is returned (as the key of
+    /// its rate-limit bucket).
+    pub fn check(&self, headers: &HeaderMap) -> Result<String, ApiError> {
+        let value = headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::unauthenticated("the Authorization header is missing"))?;
+        let text = value.to_str().unwrap_or_default().trim();
+        let token = text
+            .get(..7)
+            .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+            .and_then(|_| text.get(7..))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the Authorization header is not `Bearer <token>`")
+            })?;
+        if let Some(expires_on) = issued_expiry(token) {
+            if expires_on <= jiff::Timestamp::now().as_second() {
+                return Err(ApiError::unauthenticated("the access token has expired"));
+            }
+            let known = lock(&self.issued).contains(token);
+            if known || self.static_token.is_none() {
+                return Ok(token.to_string());
+            }
+        }
+        match &self.static_token {
+            Some(expected) if expected != token => Err(ApiError::unauthenticated(
+                "Caller is not authorized to access the resource.",
+            )),
+            _ => Ok(token.to_string()),
+        }
+    }
+
+    /// `POST /oauth2/token` with a form body: `client_credentials`, `refresh_token` or
+    /// `password` grants. Errors answer in the Azure AD shape (`error`, `error_description`).
+    pub fn token_endpoint(&self, form: &[(String, String)]) -> Response {
+        let field = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        let grant = field("grant_type");
+        let missing = match grant {
+            None => Some("grant_type"),
+            Some("client_credentials") => field("client_id").map_or(Some("client_id"), |_| None),
+            Some("password") => ["client_id", "username", "password"]
+                .into_iter()
+                .find(|name| field(name).is_none()),
+            Some("refresh_token") => field("refresh_token").map_or(Some("refresh_token"), |_| None),
+            Some(_) => {
+                return aad_error(
+                    "unsupported_grant_type",
+                    "grant_type must be client_credentials, refresh_token or password",
+                );
+            }
+        };
+        if let Some(name) = missing {
+            return aad_error("invalid_request", &format!("{name} is required"));
+        }
+        if grant == Some("refresh_token") {
+            let known = field("refresh_token")
+                .is_some_and(|token| lock(&self.refresh_tokens).contains(token));
+            if !known {
+                return aad_error(
+                    "invalid_grant",
+                    "the refresh token is unknown to this sandbox",
+                );
+            }
+        }
+        self.issue(field("resource").unwrap_or(DEFAULT_RESOURCE))
+    }
+
+    fn issue(&self, resource: &str) -> Response {
+        let now = jiff::Timestamp::now().as_second();
+        let lifetime = i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2);
+        let expires_on = now.saturating_add(lifetime);
+        let access = format!(
+            "{ISSUED_PREFIX}{expires_on}.{}",
+            uuid::Uuid::new_v4().simple()
+        );
+        let refresh = format!("{REFRESH_PREFIX}{}", uuid::Uuid::new_v4().simple());
+        lock(&self.issued).insert(access.clone());
+        lock(&self.refresh_tokens).insert(refresh.clone());
+        let body = json!({
+            "token_type": "Bearer",
+            "expires_in": lifetime.to_string(),
+            "ext_expires_in": lifetime.to_string(),
+            "expires_on": expires_on.to_string(),
+            "not_before": now.to_string(),
+            "resource": resource,
+            "access_token": access,
+            "refresh_token": refresh,
+        });
+        (StatusCode::OK, Json(body)).into_response()
+    }
+
+    /// A fresh token the API accepts (for in-process callers such as `upload --sandbox`).
+    pub fn mint(&self) -> String {
+        let expires_on = jiff::Timestamp::now()
+            .as_second()
+            .saturating_add(i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2));
+        let token = format!(
+            "{ISSUED_PREFIX}{expires_on}.{}",
+            uuid::Uuid::new_v4().simple()
+        );
+        lock(&self.issued).insert(token.clone());
+        token
+    }
+}
+
+/// The expiry (Unix seconds) inside a token this sandbox could have issued.
+fn issued_expiry(token: &str) -> Option<i64> {
+    let rest = token.strip_prefix(ISSUED_PREFIX)?;
+    let (expires_on, random) = rest.split_once('.')?;
+    (!random.is_empty()).then_some(())?;
+    expires_on.parse().ok()
+}
+
+fn aad_error(code: &str, description: &str) -> Response {
+    let body = json!({"error": code, "error_description": description});
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn bearer(token: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        headers
+    }
+
+    #[test]
+    fn static_token_is_required_exactly() {
+        let auth = Auth::new(Some("secret".into()), Duration::from_secs(60));
+        assert!(auth.check(&bearer("secret")).is_ok());
+        assert!(auth.check(&bearer("other")).is_err());
+        assert!(auth.check(&HeaderMap::new()).is_err());
+        let minted = auth.mint();
+        assert!(auth.check(&bearer(&minted)).is_ok());
+        assert!(auth.check(&bearer("sbx.99999999999.forged")).is_err());
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let auth = Auth::new(None, Duration::from_secs(60));
+        assert!(auth.check(&bearer("anything")).is_ok());
+        let past = jiff::Timestamp::now().as_second() - 5;
+        assert!(auth.check(&bearer(&format!("sbx.{past}.abc"))).is_err());
+    }
+}

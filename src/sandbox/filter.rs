@@ -1,0 +1,255 @@
+//! The `$filter` subset the sandbox understands: `field eq value` terms joined by `and`, with
+//! optional parentheses, as in every documented example that a client of this tool sends.
+//!
+//! Values are quoted (`'…'`, `''` for a quote) or bare (`engagementId eq 37ef…`, as live
+//! `relatedReferrals` links are written). Enum fields compare without regard to case. Any
+//! other operator, `or`, `not`, lambdas (`team/any(…)`) or an unknown field is an error, which
+//! the list turns into a 400.
+
+use serde_json::Value;
+
+/// The fields a filter may name, with their JSON path and whether they compare as enums.
+const FIELDS: &[(&str, &[&str], bool)] = &[
+    ("id", &["id"], false),
+    ("engagementId", &["engagementId"], false),
+    ("externalReferenceId", &["externalReferenceId"], false),
+    ("organizationId", &["organizationId"], false),
+    ("name", &["name"], false),
+    ("status", &["status"], true),
+    ("substatus", &["substatus"], true),
+    ("type", &["type"], true),
+    ("direction", &["direction"], true),
+    ("qualification", &["qualification"], true),
+    (
+        "customerProfile/address/country",
+        &["customerProfile", "address", "country"],
+        true,
+    ),
+];
+
+/// One `field eq value` term; `value` `None` is `null`.
+#[derive(Debug, Clone, PartialEq)]
+struct Term {
+    path: &'static [&'static str],
+    value: Option<String>,
+    ignore_case: bool,
+}
+
+/// A parsed `$filter`: every term must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    terms: Vec<Term>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Open,
+    Close,
+    Word(String),
+    Quoted(String),
+}
+
+impl Filter {
+    /// Parse a `$filter` expression; the error says what is not supported.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let tokens = tokenize(text)?;
+        let mut terms = Vec::new();
+        let mut depth = 0usize;
+        let mut expect_term = true;
+        let mut rest = tokens.as_slice();
+        while let Some((token, tail)) = rest.split_first() {
+            rest = tail;
+            match token {
+                Token::Open if expect_term => depth += 1,
+                Token::Close if !expect_term && depth > 0 => depth -= 1,
+                Token::Word(w) if !expect_term && w.eq_ignore_ascii_case("and") => {
+                    expect_term = true;
+                }
+                Token::Word(field) if expect_term => {
+                    let (term, tail) = parse_term(field, rest)?;
+                    terms.push(term);
+                    rest = tail;
+                    expect_term = false;
+                }
+                other => return Err(format!("unexpected {}", describe(other))),
+            }
+        }
+        if expect_term && !tokens.is_empty() {
+            return Err("the filter ends in the middle of a term".into());
+        }
+        if depth > 0 {
+            return Err("a parenthesis is not closed".into());
+        }
+        Ok(Filter { terms })
+    }
+
+    pub fn matches(&self, referral: &Value) -> bool {
+        self.terms.iter().all(|term| {
+            let mut value = Some(referral);
+            for key in term.path {
+                value = value.and_then(|v| v.get(key));
+            }
+            match (value.and_then(Value::as_str), &term.value) {
+                (Some(actual), Some(wanted)) if term.ignore_case => {
+                    actual.eq_ignore_ascii_case(wanted)
+                }
+                (Some(actual), Some(wanted)) => actual == wanted,
+                (None, None) => true,
+                _ => false,
+            }
+        })
+    }
+}
+
+fn parse_term<'a>(field: &str, rest: &'a [Token]) -> Result<(Term, &'a [Token]), String> {
+    let &(_, path, ignore_case) = FIELDS
+        .iter()
+        .find(|(name, _, _)| name.eq_ignore_ascii_case(field))
+        .ok_or_else(|| format!("filtering on {field:?} is not supported"))?;
+    let (operator, rest) = rest
+        .split_first()
+        .ok_or_else(|| format!("{field} has no operator"))?;
+    match operator {
+        Token::Word(op) if op.eq_ignore_ascii_case("eq") => {}
+        Token::Word(op) => return Err(format!("the operator {op:?} is not supported (only eq)")),
+        other => return Err(format!("{field} is followed by {}", describe(other))),
+    }
+    let (value, rest) = rest
+        .split_first()
+        .ok_or_else(|| format!("{field} eq has no value"))?;
+    let value = match value {
+        Token::Quoted(text) => Some(text.clone()),
+        Token::Word(w) if w.eq_ignore_ascii_case("null") => None,
+        Token::Word(w) if !is_keyword(w) => Some(w.clone()),
+        other => return Err(format!("{field} eq is followed by {}", describe(other))),
+    };
+    Ok((
+        Term {
+            path,
+            value,
+            ignore_case,
+        },
+        rest,
+    ))
+}
+
+fn is_keyword(word: &str) -> bool {
+    ["and", "or", "not", "eq", "ne", "gt", "ge", "lt", "le"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(word))
+}
+
+fn describe(token: &Token) -> String {
+    match token {
+        Token::Open => "\"(\"".into(),
+        Token::Close => "\")\"".into(),
+        Token::Word(w) => format!("{w:?}"),
+        Token::Quoted(q) => format!("'{q}'"),
+    }
+}
+
+fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    let mut tokens = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            c if c.is_whitespace() => {}
+            '(' => tokens.push(Token::Open),
+            ')' => tokens.push(Token::Close),
+            '\'' => {
+                let mut value = String::new();
+                loop {
+                    match chars.next() {
+                        Some((_, '\'')) if chars.peek().is_some_and(|(_, n)| *n == '\'') => {
+                            chars.next();
+                            value.push('\'');
+                        }
+                        Some((_, '\'')) => break,
+                        Some((_, ch)) => value.push(ch),
+                        None => return Err(format!("the quote at offset {at} is not closed")),
+                    }
+                }
+                tokens.push(Token::Quoted(value));
+            }
+            c if is_word_char(c) => {
+                let mut word = String::from(c);
+                while let Some((_, n)) = chars.peek().copied().filter(|(_, n)| is_word_char(*n)) {
+                    word.push(n);
+                    chars.next();
+                }
+                tokens.push(Token::Word(word));
+            }
+            other => return Err(format!("unexpected {other:?} at offset {at}")),
+        }
+    }
+    Ok(tokens)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || "_-/.:@".contains(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn documented_forms_parse_and_match() -> Result<(), String> {
+        let referral = json!({
+            "engagementId": "37ef", "status": "Active", "direction": "Outgoing",
+            "type": "Shared", "externalReferenceId": "O'Brien-1",
+            "customerProfile": {"address": {"country": "US"}},
+        });
+        for text in [
+            "engagementId eq '37ef'",
+            "engagementId eq 37ef",
+            "(type eq 'Shared' and direction eq 'Outgoing')",
+            "status eq 'active' and (direction eq 'Outgoing')",
+            "customerProfile/address/country eq 'US'",
+            "externalReferenceId eq 'O''Brien-1'",
+            "substatus eq null",
+            "",
+        ] {
+            assert!(Filter::parse(text)?.matches(&referral), "{text}");
+        }
+        assert!(!Filter::parse("direction eq 'Incoming'")?.matches(&referral));
+        Ok(())
+    }
+
+    #[test]
+    fn unsupported_forms_are_errors() {
+        for text in [
+            "status ne 'New'",
+            "status eq 'New' or status eq 'Active'",
+            "team/any(t:t/email eq 'a@b.c')",
+            "favorite eq true",
+            "status eq",
+            "status eq 'New' and",
+            "(status eq 'New'",
+            "status eq 'New')",
+            "status eq 'unterminated",
+            "not status eq 'New'",
+            "status eq 'New' status eq 'Active'",
+        ] {
+            assert!(Filter::parse(text).is_err(), "{text} accepted");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_fails_without_panicking(text in "\\PC{0,80}") {
+            let referral = json!({"status": "Active"});
+            if let Ok(filter) = Filter::parse(&text) {
+                let _ = filter.matches(&referral);
+            }
+        }
+
+        #[test]
+        fn filter_shaped_text_never_panics(
+            text in "[()' a-zA-Z/]{0,12}( (eq|and|or|ne) [()' a-zA-Z0-9/-]{0,12}){0,4}"
+        ) {
+            let _ = Filter::parse(&text);
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The sandbox's referrals, their creation order, and the idempotency keys of creates.
+//!
+//! One `Store` sits behind one mutex; handlers take the lock, decide and change in one short
+//! critical section (no `.await` inside), so sixteen concurrent uploads cannot interleave a
+//! lookup and an insert and create a duplicate. With `--state` every change is written through
+//! to SQLite before the lock is released.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::persist::StateFile;
+use crate::Error;
+
+/// One stored referral: its body as the API returns it (without `links`, which depend on the
+/// address a request came to) and its place in creation order.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub seq: u64,
+    pub body: Value,
+}
+
+impl Record {
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        self.body.get(name).and_then(Value::as_str)
+    }
+}
+
+/// All referrals of the sandbox.
+pub struct Store {
+    records: HashMap<String, Record>,
+    request_ids: HashMap<String, String>,
+    next_seq: u64,
+    file: Option<StateFile>,
+}
+
+impl Store {
+    pub fn in_memory() -> Self {
+        Store {
+            records: HashMap::new(),
+            request_ids: HashMap::new(),
+            next_seq: 1,
+            file: None,
+        }
+    }
+
+    /// A store backed by a state file, filled with what the file holds.
+    pub fn open(path: &std::path::Path) -> Result<Self, Error> {
+        let (file, loaded) = StateFile::open(path)?;
+        let mut store = Store::in_memory();
+        for (id, seq, body) in loaded.referrals {
+            store.next_seq = store.next_seq.max(seq.saturating_add(1));
+            store.records.insert(id, Record { seq, body });
+        }
+        store.request_ids.extend(loaded.request_ids);
+        store.file = Some(file);
+        Ok(store)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Record> {
+        self.records.get(id)
+    }
+
+    /// How many referrals there are.
+    pub fn count(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        self.records.values()
+    }
+
+    /// Whether any referral belongs to this engagement.
+    pub fn has_engagement(&self, engagement_id: &str) -> bool {
+        self.records
+            .values()
+            .any(|r| r.str_field("engagementId") == Some(engagement_id))
+    }
+
+    /// The referral an earlier create with this `MS-RequestId` made, if it still exists.
+    pub fn by_request_id(&self, request_id: &str) -> Option<&Record> {
+        self.request_ids
+            .get(request_id)
+            .and_then(|id| self.records.get(id))
+    }
+
+    /// Add a new referral (its body carries its `id`).
+    pub fn insert(
+        &mut self,
+        id: &str,
+        body: Value,
+        request_id: Option<&str>,
+    ) -> rusqlite::Result<&Record> {
+        let seq = self.next_seq;
+        if let Some(file) = &self.file {
+            file.upsert(id, seq, &body)?;
+            if let Some(request_id) = request_id {
+                file.remember(request_id, id)?;
+            }
+        }
+        self.next_seq += 1;
+        if let Some(request_id) = request_id {
+            self.request_ids
+                .insert(request_id.to_string(), id.to_string());
+        }
+        let record = self
+            .records
+            .entry(id.to_string())
+            .insert_entry(Record { seq, body });
+        Ok(record.into_mut())
+    }
+
+    /// Replace the body of an existing referral; `None` when there is no such referral.
+    pub fn replace(&mut self, id: &str, body: Value) -> rusqlite::Result<Option<&Record>> {
+        let Some(record) = self.records.get_mut(id) else {
+            return Ok(None);
+        };
+        if let Some(file) = &self.file {
+            file.upsert(id, record.seq, &body)?;
+        }
+        record.body = body;
+        Ok(Some(record))
+    }
+
+    /// Delete a referral; whether it existed.
+    pub fn remove(&mut self, id: &str) -> rusqlite::Result<bool> {
+        if let Some(file) = &self.file {
+            file.remove(id)?;
+        }
+        self.request_ids.retain(|_, referral| referral != id);
+        Ok(self.records.remove(id).is_some())
+    }
+
+    /// Delete everything.
+    pub fn clear(&mut self) -> rusqlite::Result<()> {
+        if let Some(file) = &self.file {
+            file.clear()?;
+        }
+        self.records.clear();
+        self.request_ids.clear();
+        Ok(())
+    }
+
+    /// How many `externalReferenceId` values are held by more than one outgoing referral.
+    /// Connected referrals (stored as Incoming, see `referrals.rs`) do not count.
+    pub fn duplicate_external_ids(&self) -> usize {
+        let mut seen = HashSet::new();
+        let mut duplicated = HashSet::new();
+        for record in self.records.values() {
+            if record.str_field("direction") != Some("Outgoing") {
+                continue;
+            }
+            if let Some(ext) = record.str_field("externalReferenceId")
+                && !ext.is_empty()
+                && !seen.insert(ext)
+            {
+                duplicated.insert(ext);
+            }
+        }
+        duplicated.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn body(id: &str, ext: &str, direction: &str) -> Value {
+        json!({"id": id, "externalReferenceId": ext, "direction": direction})
+    }
+
+    #[test]
+    fn duplicates_count_outgoing_referrals_only() -> rusqlite::Result<()> {
+        let mut store = Store::in_memory();
+        store.insert("1", body("1", "A", "Outgoing"), None)?;
+        store.insert("2", body("2", "A", "Incoming"), None)?;
+        store.insert("3", body("3", "B", "Outgoing"), None)?;
+        assert_eq!(store.duplicate_external_ids(), 0);
+        store.insert("4", body("4", "B", "Outgoing"), None)?;
+        store.insert("5", body("5", "B", "Outgoing"), None)?;
+        assert_eq!(store.duplicate_external_ids(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn request_ids_point_at_live_referrals_only() -> rusqlite::Result<()> {
+        let mut store = Store::in_memory();
+        store.insert("1", body("1", "A", "Outgoing"), Some("req"))?;
+        assert_eq!(store.by_request_id("req").map(|r| r.seq), Some(1));
+        assert!(store.remove("1")?);
+        assert!(store.by_request_id("req").is_none());
+        assert!(!store.remove("1")?);
+        Ok(())
+    }
+}
