@@ -18,47 +18,70 @@ from datetime import datetime
 
 import requests
 
-COUNTRIES = {"United States": "US", "Canada": "CA", "United Kingdom": "GB",
-             "Germany": "DE", "Australia": "AU"}
+ACCOUNT = " (Potential Customer) (Account)"
+COUNTRIES = {"United States": "US", "USA": "US", "Canada": "CA", "United Kingdom": "GB",
+             "Deutschland": "DE", "Germany": "DE", "Australia": "AU"}
 CURRENCIES = {"US Dollar": "USD", "Canadian Dollar": "CAD", "Pound Sterling": "GBP",
               "Euro": "EUR", "Australian Dollar": "AUD"}
+STATUS = {"Open": ("New", "Pending"), "Won": ("Closed", "Won"), "Lost": ("Closed", "Lost")}
+ASSISTANCE = {"Proof of concept or demo": "ProofOfConceptOrDemo",
+              "Quotes or licensing": "QuotesOrLicensing",
+              "Customer technical architecture": "CustomerTechnicalArchitecture"}
 
 
 def payload(row):
-    """The Referral for one Dynamics export row (the same fields the shipped mapping fills)."""
-    close = datetime.strptime(row["Est. close date"], "%m/%d/%Y")
-    return {
-        "name": row["Topic"],
+    """The Referral for one export row: the fields mappings/dynamics365-export.toml fills."""
+    status, substatus = STATUS[row["Status"]]
+    help_wanted = row["How can Microsoft help?"]
+    team = []
+    for n in (1, 2):
+        if row[f"Contact {n} Email"]:
+            team.append({"firstName": row[f"Contact {n} First Name"],
+                         "lastName": row[f"Contact {n} Last Name"],
+                         "email": row[f"Contact {n} Email"]})
+    body = {
         "externalReferenceId": row["(Do Not Modify) Opportunity"],
-        "type": "Independent",
+        "name": row["Topic"],
+        "type": "Shared" if help_wanted else "Independent",
+        "qualification": "SalesQualified",
+        "status": status,
+        "substatus": substatus,
         "customerProfile": {
             "name": row["Potential Customer"],
-            "address": {
-                "addressLine1": row["Address 1: Street 1 (Potential Customer) (Account)"],
-                "city": row["Address 1: City (Potential Customer) (Account)"],
-                "state": row["Address 1: State/Province (Potential Customer) (Account)"],
-                "postalCode": row["Address 1: ZIP/Postal Code (Potential Customer) (Account)"],
-                "country": COUNTRIES[row["Address 1: Country/Region (Potential Customer) (Account)"]],
-            },
-            "team": [{
-                "firstName": row["First Name (Contact) (Contact)"],
-                "lastName": row["Last Name (Contact) (Contact)"],
-                "email": row["Email (Contact) (Contact)"],
-                "phoneNumber": row["Business Phone (Contact) (Contact)"],
-            }],
+            "address": {"city": row["Address 1: City" + ACCOUNT],
+                        "country": COUNTRIES[row["Address 1: Country/Region" + ACCOUNT]]},
+            "team": team,
         },
-        "consent": {"consentToToShareInfoWithOthers": True, "consentToContact": True},
+        "consent": {"consentToToShareInfoWithOthers": False, "consentToContact": True,
+                    "consentToShareReferralWithMicrosoftSellers": bool(help_wanted)},
         "details": {
             "notes": row["Description"],
             "dealValue": float(row["Est. revenue"]),
             "currency": CURRENCIES[row["Currency"]],
-            "closingDateTime": close.strftime("%Y-%m-%dT00:00:00Z"),
+            "closingDateTime": row["Est. close date"] + "T00:00:00Z",
+            "requirements": {"products": [{"id": p.strip()} for p in
+                                          row["Microsoft Products"].split(";") if p.strip()]},
         },
     }
+    if help_wanted:
+        body["target"] = [{"type": "SolutionProfile", "id": row["Solution Id"]}]
+    return body
+
+
+def connected(row, shared, engagement_id):
+    """Step two of a co-sell referral: Microsoft's copy, in the same engagement."""
+    body = {k: v for k, v in shared.items() if k not in ("externalReferenceId", "target")}
+    body["engagementId"] = engagement_id
+    body["target"] = [{"type": "BusinessProfileLocation", "id": "msft"}]
+    body["inviteContext"] = {
+        "notes": f"{row['Topic']}: {row['Description']}",
+        "assistanceRequestCode": ASSISTANCE[row["How can Microsoft help?"]],
+    }
+    return body
 
 
 def post(session, url, body):
-    """POST until the API answers something other than 429 or 5xx; returns (status, tries)."""
+    """POST until the API answers something other than 429 or 5xx; (response, tries)."""
     tries = 0
     while True:
         tries += 1
@@ -68,7 +91,20 @@ def post(session, url, body):
         elif response.status_code >= 500:
             time.sleep(1)
         else:
-            return response.status_code, tries
+            return response, tries
+
+
+def upload(session, url, row):
+    """Send one row (two requests for a co-sell row); (created, requests)."""
+    body = payload(row)
+    response, tries = post(session, url, body)
+    if not response.ok:
+        return 0, tries
+    if row["How can Microsoft help?"]:
+        engagement = response.json()["engagementId"]
+        second, more = post(session, url, connected(row, body, engagement))
+        return (2 if second.ok else 1), tries + more
+    return 1, tries
 
 
 def main():
@@ -86,17 +122,16 @@ def main():
         for i, row in enumerate(csv.DictReader(file)):
             if i >= args.rows:
                 break
-            if row["Status"] != "Open":
+            if row["Sync with Partner Center"] != "Yes":
                 continue
-            status, tries = post(session, url, payload(row))
+            made, tries = upload(session, url, row)
             requests_sent += tries
-            if 200 <= status < 300:
-                created += 1
-            else:
-                failed += 1
+            created += made
+            failed += 0 if made else 1
     elapsed = time.monotonic() - start
     print(json.dumps({"created": created, "failed": failed, "requests": requests_sent,
-                      "seconds": round(elapsed, 3), "rate": round(created / elapsed, 3)}))
+                      "seconds": round(elapsed, 3),
+                      "requests_per_second": round(requests_sent / elapsed, 3)}))
     return 0 if failed == 0 else 1
 
 

@@ -207,10 +207,16 @@ fn contact(rng: &mut Rng, company: &str) -> [Value; 3] {
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .collect();
+    let ascii = |name: &str| -> String {
+        name.chars()
+            .filter(char::is_ascii_alphabetic)
+            .collect::<String>()
+            .to_lowercase()
+    };
     let email = format!(
         "{}.{}@{}.example",
-        first.to_lowercase(),
-        last.to_lowercase(),
+        ascii(first),
+        ascii(last),
         domain.to_lowercase()
     );
     [
