@@ -48,9 +48,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Map an input through a mapping and print one Referral JSON per line.
     ///
-    /// Valid rows go to stdout as NDJSON; row errors go to stderr as `INPUT:row N: field:
-    /// message`, followed by a `rows: R, valid: V, invalid: I, skipped: S` line. Exits 0 when
-    /// no row is invalid, 1 otherwise. Writes no state.
+    /// Valid rows go to stdout as NDJSON (a Shared referral is followed by its connected
+    /// Microsoft referral); row errors go to stderr as `INPUT:row N: field: message`, followed
+    /// by a `rows: R, valid: V, invalid: I, skipped: S` line. Exits 0 when no row is invalid,
+    /// 1 otherwise. Writes no state.
     Preview(PreviewArgs),
     /// Print the JSON Schema of mapping files (for editor completion and validation).
     MappingSchema,
@@ -203,6 +204,10 @@ pub struct UploadArgs {
     /// The mapping file.
     #[arg(long, short)]
     pub mapping: PathBuf,
+    /// Read a mapping's lookup from this file instead of the one the mapping names, as
+    /// `NAME=PATH`; repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub lookup: Vec<String>,
     /// Input files (CSV, Excel, Dataverse JSON pages or a directory of pages).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,

@@ -25,7 +25,8 @@ pub use crate::error::{Error, Exit};
 
 /// Run one command to completion.
 pub fn run(cli: Cli) -> Result<Exit, Error> {
-    logging::init(cli.log_format, cli.quiet);
+    let sandbox_log = matches!(cli.command, Command::Sandbox(_));
+    logging::init(cli.log_format, cli.quiet, sandbox_log);
     match cli.command {
         Command::Sandbox(args) => sandbox::command(args),
         Command::Check(args) => preview::check_command(args),

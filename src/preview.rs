@@ -78,51 +78,22 @@ pub fn preview_command(args: PreviewArgs) -> Result<Exit, Error> {
     let mapping = load_mapping(&args.mapping, &args.lookup)?;
     let opts = SourceOptions::from_args(&args.input_args)?;
     let outcomes = mapping::records(&mapping, &args.inputs, &opts)?;
-    let limit = args.limit.unwrap_or(u64::MAX);
+    let limit = args
+        .limit
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let mut counts = Counts::default();
-    for outcome in outcomes {
-        if counts.rows >= limit {
-            break;
-        }
-        counts.rows += 1;
-        let written = match outcome {
-            RowOutcome::Mapped(record) => {
-                counts.valid += 1;
-                write_json(&mut out, &record.referral).and_then(|()| match &record.connected {
-                    Some(connected) => write_json(&mut out, connected),
-                    None => Ok(()),
-                })
-            }
-            RowOutcome::Skipped { file, row, reason } => {
-                counts.skipped += 1;
-                tracing::debug!("{}:row {row}: skipped: {reason}", file.display());
-                Ok(())
-            }
-            RowOutcome::Invalid(failure) => {
-                counts.invalid += 1;
-                eprintln!("{failure}");
-                Ok(())
-            }
-        };
-        if let Err(e) = written {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return Ok(Exit::Success);
-            }
+    let written = emit(outcomes.take(limit), &mut out, &mut counts).and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Exit::Success),
+        Err(e) => {
             return Err(Error::Io {
                 path: PathBuf::from("<stdout>"),
                 source: e,
             });
         }
-    }
-    if let Err(e) = out.flush()
-        && e.kind() != io::ErrorKind::BrokenPipe
-    {
-        return Err(Error::Io {
-            path: PathBuf::from("<stdout>"),
-            source: e,
-        });
+        Ok(()) => {}
     }
     eprintln!(
         "rows: {}, valid: {}, invalid: {}, skipped: {}",
@@ -133,6 +104,35 @@ pub fn preview_command(args: PreviewArgs) -> Result<Exit, Error> {
     } else {
         Exit::Partial
     })
+}
+
+/// Write valid rows (and connected referrals) to `out`, row errors to stderr, counting.
+fn emit(
+    outcomes: impl Iterator<Item = RowOutcome>,
+    out: &mut impl Write,
+    counts: &mut Counts,
+) -> io::Result<()> {
+    for outcome in outcomes {
+        counts.rows += 1;
+        match outcome {
+            RowOutcome::Mapped(record) => {
+                counts.valid += 1;
+                write_json(out, &record.referral)?;
+                if let Some(connected) = &record.connected {
+                    write_json(out, connected)?;
+                }
+            }
+            RowOutcome::Skipped { file, row, reason } => {
+                counts.skipped += 1;
+                tracing::debug!("{}:row {row}: skipped: {reason}", file.display());
+            }
+            RowOutcome::Invalid(failure) => {
+                counts.invalid += 1;
+                eprintln!("{failure}");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn write_json(out: &mut impl Write, value: &serde_json::Value) -> io::Result<()> {

@@ -61,6 +61,22 @@ pub struct ValueMap {
     pub builtin: Option<Builtin>,
 }
 
+impl ValueMap {
+    /// The output for `text` (trimmed), matched ignoring case; small tables are scanned
+    /// without allocating.
+    pub fn get(&self, text: &str) -> Option<&Value> {
+        let text = text.trim();
+        if text.is_ascii() && self.entries.len() <= 16 {
+            return self
+                .entries
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(text))
+                .map(|(_, v)| v);
+        }
+        self.entries.get(&text.to_lowercase())
+    }
+}
+
 /// The built-in tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Builtin {
@@ -105,6 +121,8 @@ pub enum Node {
 pub struct Filter {
     pub leaf: Leaf,
     pub test: FilterTest,
+    /// The mapping's own words for a skipped row, in place of the generated reason.
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]

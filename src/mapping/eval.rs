@@ -163,12 +163,8 @@ impl<'r> RowCtx<'r> {
                 }
             },
             Node::Object(members) => {
-                let mut map = Map::new();
-                for (name, child) in members {
-                    if let Some(v) = self.node(child, problems) {
-                        map.insert((*name).to_string(), v);
-                    }
-                }
+                let mut map = Map::with_capacity(members.len());
+                self.members_into(members, &mut map, problems);
                 (!map.is_empty()).then_some(Value::Object(map))
             }
             Node::Groups(groups) => {
@@ -177,6 +173,20 @@ impl<'r> RowCtx<'r> {
                     .filter_map(|g| self.node(g, problems))
                     .collect();
                 (!items.is_empty()).then_some(Value::Array(items))
+            }
+        }
+    }
+
+    /// Evaluate an object's members into `map`.
+    pub fn members_into(
+        &self,
+        members: &[(&'static str, Node)],
+        map: &mut Map<String, Value>,
+        problems: &mut Vec<Problem>,
+    ) {
+        for (name, child) in members {
+            if let Some(v) = self.node(child, problems) {
+                map.insert((*name).to_string(), v);
             }
         }
     }
@@ -190,7 +200,7 @@ impl<'r> RowCtx<'r> {
         let text = raw.text();
         let label = filter.leaf.label.as_deref().unwrap_or("filter");
         let eq = |list: &[String]| list.iter().any(|w| w.trim().eq_ignore_ascii_case(&text));
-        Ok(match &filter.test {
+        let skipped = match &filter.test {
             FilterTest::In(list) if !eq(list) => Some(format!(
                 "{label} is {text:?}, not {}",
                 list.iter()
@@ -201,7 +211,8 @@ impl<'r> RowCtx<'r> {
             FilterTest::NotIn(list) if eq(list) => Some(format!("{label} is {text:?}")),
             FilterTest::NotEmpty if text.is_empty() => Some(format!("{label} is empty")),
             FilterTest::In(_) | FilterTest::NotIn(_) | FilterTest::NotEmpty => None,
-        })
+        };
+        Ok(skipped.map(|generated| filter.reason.clone().unwrap_or(generated)))
     }
 }
 
@@ -239,7 +250,7 @@ fn map_convert(leaf: &Leaf, raw: Raw<'_>) -> Result<Option<Value>, String> {
     let found = match map.builtin {
         Some(Builtin::Country) => crate::referral::country_code(&text).map(Value::from),
         Some(Builtin::Currency) => crate::referral::currency_code(&text).map(Value::from),
-        None => map.entries.get(&text.to_lowercase()).cloned(),
+        None => map.get(&text).cloned(),
     };
     let out = found.or_else(|| map.default.clone()).ok_or_else(|| {
         format!(

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use serde_json::Value;
 use toml_edit::{Document, Item, TableLike};
 
-use super::compiled::{ColId, Filter, FilterTest, Leaf, Lookup, Node, ValueMap};
+use super::compiled::{ColId, Filter, Leaf, Lookup, Node, ValueMap};
 use super::diag::{Collector, Diagnostics, Pos};
 use super::spec::{Target, did_you_mean};
-use super::targets::{self, Field, Kind, REFERRAL};
+use super::targets::{self, Kind, REFERRAL};
 use crate::source::Headers;
 
 const TOP_KEYS: &[&str] = &[
@@ -25,19 +25,6 @@ const TOP_KEYS: &[&str] = &[
     "lookups",
     "tables",
 ];
-const FILTER_KEYS: &[&str] = &[
-    "column",
-    "lookup",
-    "template",
-    "equals",
-    "in",
-    "not_in",
-    "not_empty",
-    "reason",
-];
-const LOOKUP_KEYS: &[&str] = &["file", "key", "on"];
-const TABLE_KEYS: &[&str] = &["values", "default"];
-
 /// A loaded, validated and compiled mapping file.
 #[derive(Debug, Clone)]
 pub struct Mapping {
@@ -62,12 +49,14 @@ pub struct Loader<'a> {
     pub dir: PathBuf,
     pub columns: Vec<String>,
     pub column_pos: Vec<Pos>,
-    col_index: HashMap<String, ColId>,
+    pub col_index: HashMap<String, ColId>,
     pub tables: HashMap<String, Arc<ValueMap>>,
     pub lookups: Vec<Lookup>,
     pub overrides: &'a [(String, PathBuf)],
+    /// Lookups declared but not loaded (already reported).
+    pub failed_lookups: Vec<String>,
     pub labels: HashMap<String, Option<String>>,
-    seen: HashMap<String, Pos>,
+    pub seen: HashMap<String, Pos>,
 }
 
 impl Mapping {
@@ -105,6 +94,7 @@ impl Mapping {
             tables: HashMap::new(),
             lookups: Vec::new(),
             overrides,
+            failed_lookups: Vec::new(),
             labels: HashMap::new(),
             seen: HashMap::new(),
         };
@@ -144,7 +134,7 @@ impl Mapping {
     pub fn check_columns(&self, headers: &Headers, input: &Path) -> Diagnostics {
         let mut out = Diagnostics::default();
         for (name, pos) in self.columns.iter().zip(&self.column_pos) {
-            if headers.index_of(name).is_some() {
+            if headers.index_of(name).is_some() || null_navigation(headers, name) {
                 continue;
             }
             let names = headers.names().iter().map(String::as_str);
@@ -162,8 +152,18 @@ impl Mapping {
     }
 }
 
+/// Whether `name` is a field of an expanded navigation property that is null in this
+/// record (`parentcontactid.firstname` when the record has `"parentcontactid": null`):
+/// Dataverse leaves the fields of a null expansion out, so they read as empty.
+fn null_navigation(headers: &Headers, name: &str) -> bool {
+    name.split_once('.').is_some_and(|(parent, field)| {
+        let logical = |s: &str| !s.is_empty() && !s.contains(char::is_whitespace);
+        logical(parent) && logical(field) && headers.index_of(parent).is_some()
+    })
+}
+
 /// The closest header by edit distance of normalised names.
-fn closest_column<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub fn closest_column<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let wanted = crate::source::normalize_name(name);
     let limit = (wanted.chars().count() / 3).max(2);
     names
@@ -233,7 +233,7 @@ impl Loader<'_> {
         id
     }
 
-    fn unknown_keys(&mut self, table: &dyn TableLike, allowed: &[&str], what: &str) {
+    pub fn unknown_keys(&mut self, table: &dyn TableLike, allowed: &[&str], what: &str) {
         for (key, _) in table.iter() {
             if !allowed.contains(&key) {
                 let span = table.key(key).and_then(|k| k.span());
@@ -314,400 +314,4 @@ impl Loader<'_> {
             .insert("externalReferenceId".into(), self.diag.pos(item_span(item)));
         Some(leaf)
     }
-
-    /// Compile an object target from a table whose keys are members (dotted keys allowed).
-    fn object(&mut self, item: &Item, fields: &'static [Field], path: &[&'static str]) -> Node {
-        let mut flat = Vec::new();
-        self.members(item, fields, path, &Rel::default(), &mut flat);
-        build_tree(flat)
-    }
-
-    fn members(
-        &mut self,
-        item: &Item,
-        fields: &'static [Field],
-        path: &[&'static str],
-        rel: &Rel,
-        out: &mut Vec<Flat>,
-    ) {
-        let Some(table) = item.as_table_like() else {
-            self.diag
-                .at(item_span(item), "expected a table of target fields");
-            return;
-        };
-        for (key, value) in table.iter() {
-            let key_span = table.key(key).and_then(|k| k.span());
-            let segments: Vec<&str> = key.split('.').collect();
-            let resolved = match targets::resolve(fields, &segments) {
-                Ok(r) => r,
-                Err(unknown) => {
-                    self.unknown_target(path, &unknown, key_span.or(item_span(value)));
-                    continue;
-                }
-            };
-            let mut full: Vec<&'static str> = path.to_vec();
-            full.extend(&resolved.segments);
-            let mut here = rel.clone();
-            here.order.extend(&resolved.order);
-            here.names.extend(&resolved.segments);
-            self.member(value, &resolved, &full, key_span, here, out);
-        }
-    }
-
-    fn unknown_target(
-        &mut self,
-        prefix: &[&str],
-        unknown: &targets::Unknown,
-        span: Option<Range<usize>>,
-    ) {
-        let mut known: Vec<&str> = prefix.to_vec();
-        if !unknown.known.is_empty() {
-            known.push(&unknown.known);
-        }
-        let parent = known.join(".");
-        let full = if parent.is_empty() {
-            unknown.segment.clone()
-        } else {
-            format!("{parent}.{}", unknown.segment)
-        };
-        let hint = unknown
-            .suggestion
-            .as_ref()
-            .map(|s| {
-                let p = if parent.is_empty() {
-                    s.clone()
-                } else {
-                    format!("{parent}.{s}")
-                };
-                format!("; did you mean `{p}`?")
-            })
-            .unwrap_or_default();
-        self.diag.at(span, format!("unknown target `{full}`{hint}"));
-    }
-
-    /// Compile one member: a nested object, column groups, or a value spec.
-    fn member(
-        &mut self,
-        item: &Item,
-        resolved: &targets::Resolved,
-        path: &[&'static str],
-        key_span: Option<Range<usize>>,
-        rel: Rel,
-        out: &mut Vec<Flat>,
-    ) {
-        let dotted = path.join(".").replace(".[", "[");
-        let display = dotted.trim_start_matches("connected.").to_string();
-        if display == "externalReferenceId" {
-            self.diag.at(
-                key_span,
-                "set externalReferenceId with the top-level `external_id`",
-            );
-            return;
-        }
-        let is_spec = item
-            .as_table_like()
-            .is_some_and(|t| super::spec::SPEC_KEYS.iter().any(|k| t.contains_key(k)));
-        match resolved.kind {
-            Kind::Object(inner) if !is_spec && item.as_table_like().is_some() => {
-                return self.members(item, inner, path, &rel, out);
-            }
-            Kind::Array(inner) if is_groups(item) => {
-                let node = self.groups(item, inner, path);
-                out.push((rel, node));
-                return;
-            }
-            _ => {}
-        }
-        let pos = self.diag.pos(key_span.or(item_span(item)));
-        if let Some(first) = self.seen.get(&dotted.to_lowercase()) {
-            let msg = format!(
-                "duplicate target `{display}` (first set at line {})",
-                first.line
-            );
-            self.diag.at_pos(pos, msg);
-            return;
-        }
-        self.seen.insert(dotted.to_lowercase(), pos);
-        let target = Target {
-            path: &display,
-            kind: resolved.kind,
-            enum_path: enum_path(resolved, path),
-        };
-        let Some(mut leaf) = self.leaf(item, &target) else {
-            return;
-        };
-        if let (Kind::Array(inner), Some(_)) = (resolved.kind, &leaf.split) {
-            leaf.item_key = inner
-                .iter()
-                .find(|f| f.name == "id")
-                .map_or("id", |f| f.name);
-        }
-        out.push((rel, Node::Leaf(Box::new(leaf))));
-    }
-
-    fn groups(&mut self, item: &Item, inner: &'static [Field], path: &[&'static str]) -> Node {
-        let elements: Vec<Item> = if let Some(aot) = item.as_array_of_tables() {
-            aot.iter().map(|t| Item::Table(t.clone())).collect()
-        } else {
-            item.as_array()
-                .map(|a| a.iter().map(|v| Item::Value(v.clone())).collect())
-                .unwrap_or_default()
-        };
-        let mut nodes = Vec::new();
-        for (i, element) in elements.iter().enumerate() {
-            let mut element_path = path.to_vec();
-            element_path.push(index_segment(i));
-            nodes.push(self.object(element, inner, &element_path));
-        }
-        Node::Groups(nodes)
-    }
-
-    fn tables_section(&mut self, item: &Item) {
-        let Some(tables) = item.as_table_like() else {
-            self.diag.at(
-                item_span(item),
-                "`tables` must be a table of named value maps",
-            );
-            return;
-        };
-        for (name, table_item) in tables.iter() {
-            let Some(table) = table_item.as_table_like() else {
-                self.diag.at(
-                    item_span(table_item),
-                    format!("table `{name}` must be a table"),
-                );
-                continue;
-            };
-            self.unknown_keys(table, TABLE_KEYS, &format!("table `{name}`"));
-            let mut map = match table.get("values").and_then(Item::as_table_like) {
-                Some(values) => self.map_entries(name, values),
-                None => {
-                    self.diag.at(
-                        item_span(table_item),
-                        format!("table `{name}` needs `values`"),
-                    );
-                    continue;
-                }
-            };
-            map.default = table.get("default").map(to_json);
-            self.tables.insert(name.to_string(), Arc::new(map));
-        }
-    }
-
-    /// The entries of a value map, keys trimmed and lower-cased.
-    pub fn map_entries(&mut self, name: &str, table: &dyn TableLike) -> ValueMap {
-        let mut entries = HashMap::new();
-        for (key, value) in table.iter() {
-            let normalized = key.trim().to_lowercase();
-            if entries.insert(normalized, to_json(value)).is_some() {
-                let span = table.key(key).and_then(|k| k.span());
-                self.diag.at(
-                    span,
-                    format!("table `{name}`: `{key}` is listed twice (keys ignore case)"),
-                );
-            }
-        }
-        ValueMap {
-            name: name.to_string(),
-            entries,
-            default: None,
-            builtin: None,
-        }
-    }
-
-    fn filters(&mut self, item: &Item) -> Vec<Filter> {
-        let Some(list) = item.as_array_of_tables() else {
-            self.diag.at(
-                item_span(item),
-                "`filter` must be written as [[filter]] tables",
-            );
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for table in list.iter() {
-            self.unknown_keys(table, FILTER_KEYS, "filter");
-            let spec: toml_edit::Table = table
-                .iter()
-                .filter(|(k, _)| ["column", "lookup", "template"].contains(k))
-                .map(|(k, v)| (toml_edit::Key::new(k), v.clone()))
-                .collect();
-            let whole = Item::Table(table.clone());
-            let target = Target {
-                path: "filter",
-                kind: Kind::Str,
-                enum_path: None,
-            };
-            let leaf = match self.leaf(&Item::Table(spec), &target) {
-                Some(leaf) => leaf,
-                None => continue,
-            };
-            let test = if let Some(i) = table.get("equals").or(table.get("in")) {
-                FilterTest::In(self.strings(i, "in"))
-            } else if let Some(i) = table.get("not_in") {
-                FilterTest::NotIn(self.strings(i, "not_in"))
-            } else if table.get("not_empty").and_then(Item::as_bool) == Some(true) {
-                FilterTest::NotEmpty
-            } else {
-                self.diag.at(
-                    item_span(&whole),
-                    "filter needs `equals`, `in`, `not_in` or `not_empty = true`",
-                );
-                continue;
-            };
-            out.push(Filter { leaf, test });
-        }
-        out
-    }
-
-    pub fn lookup_ref(&mut self, item: &Item) -> Option<usize> {
-        let name = item.as_str().unwrap_or("");
-        let found = self.lookups.iter().position(|l| l.name == name);
-        if found.is_none() {
-            let names: Vec<&str> = self.lookups.iter().map(|l| l.name.as_str()).collect();
-            let hint = did_you_mean(name, &names);
-            self.diag
-                .at(item_span(item), format!("unknown lookup `{name}`{hint}"));
-        }
-        found
-    }
-
-    /// The position of a lookup file's column, or a diagnostic with the closest name.
-    pub fn check_lookup_column(
-        &mut self,
-        lookup: usize,
-        name: &str,
-        span: Option<Range<usize>>,
-    ) -> Option<usize> {
-        let l = self.lookups.get(lookup)?;
-        if let Some(i) = l.headers.index_of(name) {
-            return Some(i);
-        }
-        let hint = closest_column(name, l.headers.names().iter().map(String::as_str))
-            .map(|c| format!("; did you mean {c:?}?"))
-            .unwrap_or_default();
-        let msg = format!(
-            "column {name:?} is not in lookup file {}{hint}",
-            l.file.display()
-        );
-        self.diag.at(span, msg);
-        None
-    }
-
-    fn lookups_section(&mut self, item: &Item) {
-        let Some(lookups) = item.as_table_like() else {
-            self.diag.at(
-                item_span(item),
-                "`lookups` must be a table of named lookups",
-            );
-            return;
-        };
-        for (name, lookup_item) in lookups.iter() {
-            let Some(table) = lookup_item.as_table_like() else {
-                self.diag.at(
-                    item_span(lookup_item),
-                    format!("lookup `{name}` must be a table"),
-                );
-                continue;
-            };
-            self.unknown_keys(table, LOOKUP_KEYS, &format!("lookup `{name}`"));
-            if let Some(lookup) = self.lookup(name, table, lookup_item) {
-                self.lookups.push(lookup);
-            }
-        }
-    }
-}
-
-/// A member's position below the object being compiled: the order key and name of each
-/// segment.
-#[derive(Debug, Clone, Default)]
-pub struct Rel {
-    order: Vec<usize>,
-    names: Vec<&'static str>,
-}
-
-type Flat = (Rel, Node);
-
-/// Build the object tree from members in any order: sorted by the fixed target order,
-/// grouped by their first segment.
-fn build_tree(mut flat: Vec<Flat>) -> Node {
-    flat.sort_by(|a, b| a.0.order.cmp(&b.0.order));
-    let mut members: Vec<(&'static str, Node)> = Vec::new();
-    let mut iter = flat.into_iter().peekable();
-    while let Some((rel, node)) = iter.next() {
-        let (Some(first), Some(name)) = (rel.order.first().copied(), rel.names.first().copied())
-        else {
-            continue;
-        };
-        if rel.order.len() == 1 {
-            members.push((name, node));
-            continue;
-        }
-        let mut group = vec![(tail(rel), node)];
-        while let Some((next, _)) = iter.peek() {
-            if next.order.first() != Some(&first) || next.order.len() == 1 {
-                break;
-            }
-            if let Some((next, node)) = iter.next() {
-                group.push((tail(next), node));
-            }
-        }
-        members.push((name, build_tree(group)));
-    }
-    Node::Object(members)
-}
-
-fn tail(rel: Rel) -> Rel {
-    Rel {
-        order: rel.order.get(1..).unwrap_or_default().to_vec(),
-        names: rel.names.get(1..).unwrap_or_default().to_vec(),
-    }
-}
-
-fn is_groups(item: &Item) -> bool {
-    item.as_array_of_tables().is_some()
-        || item
-            .as_array()
-            .is_some_and(|a| a.iter().all(|v| v.as_inline_table().is_some()) && !a.is_empty())
-}
-
-/// The `allowed_values` path of an enum leaf (`target[].type`), if the leaf is an enum or a
-/// split array of enum ids.
-fn enum_path(resolved: &targets::Resolved, path: &[&'static str]) -> Option<String> {
-    let clean: Vec<&str> = path
-        .iter()
-        .copied()
-        .filter(|s| *s != "connected" && !s.starts_with('['))
-        .collect();
-    let mut joined = String::new();
-    let mut fields = REFERRAL;
-    for (i, seg) in clean.iter().enumerate() {
-        if i > 0 {
-            joined.push('.');
-        }
-        joined.push_str(seg);
-        let field = fields.iter().find(|f| f.name == *seg)?;
-        match field.kind {
-            Kind::Array(inner) => {
-                joined.push_str("[]");
-                fields = inner;
-            }
-            Kind::Object(inner) => fields = inner,
-            _ => {}
-        }
-    }
-    match resolved.kind {
-        Kind::Enum => Some(joined),
-        Kind::Array(inner) if inner.iter().any(|f| f.name == "id" && f.kind == Kind::Enum) => {
-            Some(format!("{joined}.id"))
-        }
-        _ => None,
-    }
-}
-
-/// `[0]`, `[1]`… as static segments for element paths.
-fn index_segment(i: usize) -> &'static str {
-    const SEGMENTS: &[&str] = &[
-        "[0]", "[1]", "[2]", "[3]", "[4]", "[5]", "[6]", "[7]", "[8]", "[9]",
-    ];
-    SEGMENTS.get(i).copied().unwrap_or("[n]")
 }

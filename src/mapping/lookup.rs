@@ -5,13 +5,14 @@
 //! row error, unless that field has a `default`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use toml_edit::{Item, TableLike};
 
 use super::compiled::{Conversion, Leaf, Lookup, Source};
 use super::load::{Loader, item_span};
-use crate::source::{Cell, SourceOptions};
+use crate::source::{Cell, Headers, SourceOptions};
 
 impl Loader<'_> {
     /// Read and index one `[lookups.NAME]` file.
@@ -19,12 +20,10 @@ impl Loader<'_> {
         let (Some(file_item), Some(key_item), Some(on_item)) =
             (table.get("file"), table.get("key"), table.get("on"))
         else {
-            self.diag.at(
-                item_span(whole),
-                format!(
-                    "lookup `{name}` needs `file`, `key` (its column) and `on` (the input column)"
-                ),
+            let msg = format!(
+                "lookup `{name}` needs `file`, `key` (its column) and `on` (the input column)"
             );
+            self.diag.at(item_span(whole), msg);
             return None;
         };
         let file = self.lookup_file(name, file_item)?;
@@ -42,51 +41,29 @@ impl Loader<'_> {
             item: Vec::new(),
             item_key: "id",
         };
-        let mut source = match crate::source::open(&file, &SourceOptions::default()) {
-            Ok(source) => source,
+        let (headers, rows) = match read_all(&file) {
+            Ok(read) => read,
             Err(e) => {
-                self.diag
-                    .at(item_span(file_item), format!("lookup `{name}`: {e}"));
+                let hint = format!("or give the file with --lookup {name}=PATH");
+                let msg = format!("lookup `{name}`: {e} ({hint})");
+                self.diag.at(item_span(file_item), msg);
                 return None;
             }
         };
-        let mut rows = Vec::new();
-        let mut headers = source.headers();
-        for row in source.by_ref() {
-            match row {
-                Ok(row) => {
-                    headers.get_or_insert_with(|| row.headers.clone());
-                    rows.push(row.values);
-                }
-                Err(e) => {
-                    self.diag
-                        .at(item_span(file_item), format!("lookup `{name}`: {e}"));
-                    return None;
-                }
-            }
-        }
-        let headers = headers.unwrap_or_default();
         let Some(key_col) = headers.index_of(&key) else {
             let names: Vec<&str> = headers.names().iter().map(String::as_str).collect();
             let hint = super::spec::did_you_mean(&key, &names);
-            self.diag.at(
-                item_span(key_item),
-                format!(
-                    "lookup `{name}`: no column {key:?} in {}{hint}",
-                    file.display()
-                ),
+            let msg = format!(
+                "lookup `{name}`: no column {key:?} in {}{hint}",
+                file.display()
             );
+            self.diag.at(item_span(key_item), msg);
             return None;
         };
-        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, values) in rows.iter().enumerate() {
-            let text = values.get(key_col).map(cell_key).unwrap_or_default();
-            if !text.is_empty() {
-                index.entry(text).or_default().push(i);
-            }
-        }
+        let index = index_by(&rows, key_col);
+        let name = name.to_string();
         Some(Lookup {
-            name: name.to_string(),
+            name,
             file,
             on,
             headers,
@@ -111,6 +88,32 @@ impl Loader<'_> {
     }
 }
 
+/// Every row of a lookup file, with its header.
+fn read_all(file: &Path) -> Result<(Arc<Headers>, Vec<Vec<Cell>>), String> {
+    let mut source =
+        crate::source::open(file, &SourceOptions::default()).map_err(|e| e.to_string())?;
+    let mut headers = source.headers();
+    let mut rows = Vec::new();
+    for row in source.by_ref() {
+        let row = row.map_err(|e| e.to_string())?;
+        headers.get_or_insert_with(|| row.headers.clone());
+        rows.push(row.values);
+    }
+    Ok((headers.unwrap_or_default(), rows))
+}
+
+/// Row positions by trimmed, lower-cased key; empty keys are left out.
+fn index_by(rows: &[Vec<Cell>], key_col: usize) -> HashMap<String, Vec<usize>> {
+    let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, values) in rows.iter().enumerate() {
+        let text = values.get(key_col).map(cell_key).unwrap_or_default();
+        if !text.is_empty() {
+            index.entry(text).or_default().push(i);
+        }
+    }
+    index
+}
+
 /// A cell as a lookup key: trimmed, lower-cased text.
 pub fn cell_key(cell: &Cell) -> String {
     let raw = super::eval::raw_of(cell).unwrap_or(super::convert::Raw::Empty);
@@ -118,13 +121,15 @@ pub fn cell_key(cell: &Cell) -> String {
 }
 
 impl Lookup {
-    /// The row matching `key`: `Ok(Some)` for one match, an error message for none or several.
+    /// The row matching `key` (trimmed, ignoring case), or why there is not exactly one.
     pub fn find(&self, key: &str) -> Result<&[Cell], String> {
-        match self
-            .index
-            .get(&key.trim().to_lowercase())
-            .map(Vec::as_slice)
-        {
+        let key = key.trim();
+        let found = if key.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+            self.index.get(&key.to_lowercase())
+        } else {
+            self.index.get(key)
+        };
+        match found.map(Vec::as_slice) {
             Some([one]) => self
                 .rows
                 .get(*one)

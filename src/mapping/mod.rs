@@ -12,10 +12,13 @@ mod diag;
 mod eval;
 mod load;
 mod lookup;
+mod maps;
 mod outcome;
 mod schema;
+mod sections;
 mod spec;
 pub mod targets;
+mod tree;
 
 pub use convert::{
     BoolWords, date_utc, parse_bool, parse_date, parse_datetime, parse_decimal, parse_integer,

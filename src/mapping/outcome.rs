@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::compiled::Node;
 use super::diag::Diagnostics;
 use super::eval::RowCtx;
 use super::load::Mapping;
@@ -94,7 +95,7 @@ pub fn records(
     mapping: &Mapping,
     inputs: &[PathBuf],
     opts: &SourceOptions,
-) -> Result<impl Iterator<Item = RowOutcome> + Send, crate::Error> {
+) -> Result<impl Iterator<Item = RowOutcome> + Send + use<>, crate::Error> {
     let mut source = crate::source::open_all(inputs, opts)?;
     let mut first = None;
     let headers = match source.headers() {
@@ -204,16 +205,52 @@ impl Mapping {
     pub fn map_row(&self, row: &Row, cols: &[Option<usize>]) -> RowOutcome {
         let ctx = RowCtx::new(self, row, cols);
         let mut problems = Vec::new();
+        if let Some(reason) = self.skip_reason(&ctx, &mut problems) {
+            let (file, row) = (row.file.clone(), row.row);
+            return RowOutcome::Skipped { file, row, reason };
+        }
+        let external_id = self.external_id(&ctx, &mut problems);
+        let members = match &self.fields {
+            Node::Object(members) => members.as_slice(),
+            Node::Leaf(_) | Node::Groups(_) => &[],
+        };
+        let mut referral = Map::with_capacity(members.len() + 1);
+        if let Some(id) = &external_id {
+            referral.insert("externalReferenceId".into(), Value::String(id.clone()));
+        }
+        ctx.members_into(members, &mut referral, &mut problems);
+        let referral = Value::Object(referral);
+        let connected = self.connected(&ctx, &referral, &mut problems);
+        if problems.is_empty() {
+            self.validate("", &referral, &mut problems);
+            if let Some(c) = &connected {
+                self.validate("connected.", c, &mut problems);
+            }
+        }
+        let (file, row) = (row.file.clone(), row.row);
+        match (external_id, problems.is_empty()) {
+            (Some(external_id), true) => RowOutcome::Mapped(MappedRecord {
+                external_id,
+                referral,
+                connected,
+                file,
+                row,
+            }),
+            _ => RowOutcome::Invalid(RowFailure {
+                file,
+                row,
+                problems,
+            }),
+        }
+    }
+
+    /// Why the filters drop the row, if they do (a filter that cannot read its value is a
+    /// problem of the row).
+    fn skip_reason(&self, ctx: &RowCtx<'_>, problems: &mut Vec<Problem>) -> Option<String> {
         for filter in &self.filters {
             match ctx.filtered(filter) {
                 Ok(None) => {}
-                Ok(Some(reason)) => {
-                    return RowOutcome::Skipped {
-                        file: row.file.clone(),
-                        row: row.row,
-                        reason,
-                    };
-                }
+                Ok(Some(reason)) => return Some(reason),
                 Err(message) => problems.push(Problem {
                     column: filter.leaf.label.clone(),
                     path: "filter".into(),
@@ -221,7 +258,12 @@ impl Mapping {
                 }),
             }
         }
-        let external_id = match ctx.leaf(&self.external_id) {
+        None
+    }
+
+    /// The row's external id as text, or a problem.
+    fn external_id(&self, ctx: &RowCtx<'_>, problems: &mut Vec<Problem>) -> Option<String> {
+        match ctx.leaf(&self.external_id) {
             Ok(Some(Value::String(s))) => Some(s),
             Ok(Some(other)) => Some(other.to_string()),
             Ok(None) => None,
@@ -233,35 +275,6 @@ impl Mapping {
                 });
                 None
             }
-        };
-        let mut referral = Map::new();
-        if let Some(id) = &external_id {
-            referral.insert("externalReferenceId".into(), Value::String(id.clone()));
-        }
-        if let Some(Value::Object(fields)) = ctx.node(&self.fields, &mut problems) {
-            referral.extend(fields);
-        }
-        let referral = Value::Object(referral);
-        let connected = self.connected(&ctx, &referral, &mut problems);
-        if problems.is_empty() {
-            self.validate("", &referral, &mut problems);
-            if let Some(c) = &connected {
-                self.validate("connected.", c, &mut problems);
-            }
-        }
-        match (external_id, problems.is_empty()) {
-            (Some(external_id), true) => RowOutcome::Mapped(MappedRecord {
-                external_id,
-                referral,
-                connected,
-                file: row.file.clone(),
-                row: row.row,
-            }),
-            _ => RowOutcome::Invalid(RowFailure {
-                file: row.file.clone(),
-                row: row.row,
-                problems,
-            }),
         }
     }
 

@@ -4,8 +4,8 @@
 //! Issued tokens read `sbx.<expires_on>.<random>`: the expiry travels inside the token, so an
 //! expired token is refused with 401 even after a restart, and a client's refresh logic is
 //! exercised for real (`--token-lifetime 1`). Without `--token`, any other non-empty bearer
-//! token is accepted; with `--token T`, only `T` and unexpired tokens this process issued.
-//! Tokens are never logged.
+//! token is accepted too; with `--token T`, only `T` is (the token endpoint still answers, but
+//! its tokens are refused, as a wrong tenant's would be). Tokens are never logged.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -23,11 +23,10 @@ const ISSUED_PREFIX: &str = "sbx.";
 const REFRESH_PREFIX: &str = "sbxr.";
 const DEFAULT_RESOURCE: &str = "https://api.partner.microsoft.com";
 
-/// Tokens issued by this sandbox process, and the static token of `--token`.
+/// The static token of `--token`, and the refresh tokens this process issued.
 pub struct Auth {
     static_token: Option<String>,
     lifetime: Duration,
-    issued: Mutex<HashSet<String>>,
     refresh_tokens: Mutex<HashSet<String>>,
 }
 
@@ -36,7 +35,6 @@ impl Auth {
         Auth {
             static_token,
             lifetime,
-            issued: Mutex::new(HashSet::new()),
             refresh_tokens: Mutex::new(HashSet::new()),
         }
     }
@@ -57,19 +55,19 @@ impl Auth {
             .ok_or_else(|| {
                 ApiError::unauthenticated("the Authorization header is not `Bearer <token>`")
             })?;
-        if let Some(expires_on) = issued_expiry(token) {
-            if expires_on <= jiff::Timestamp::now().as_second() {
-                return Err(ApiError::unauthenticated("the access token has expired"));
-            }
-            let known = lock(&self.issued).contains(token);
-            if known || self.static_token.is_none() {
-                return Ok(token.to_string());
-            }
+        if let Some(expected) = &self.static_token {
+            return if token == expected {
+                Ok(token.to_string())
+            } else {
+                Err(ApiError::unauthenticated(
+                    "Caller is not authorized to access the resource.",
+                ))
+            };
         }
-        match &self.static_token {
-            Some(expected) if expected != token => Err(ApiError::unauthenticated(
-                "Caller is not authorized to access the resource.",
-            )),
+        match issued_expiry(token) {
+            Some(expires_on) if expires_on <= jiff::Timestamp::now().as_second() => {
+                Err(ApiError::unauthenticated("the access token has expired"))
+            }
             _ => Ok(token.to_string()),
         }
     }
@@ -123,7 +121,6 @@ impl Auth {
             uuid::Uuid::new_v4().simple()
         );
         let refresh = format!("{REFRESH_PREFIX}{}", uuid::Uuid::new_v4().simple());
-        lock(&self.issued).insert(access.clone());
         lock(&self.refresh_tokens).insert(refresh.clone());
         let body = json!({
             "token_type": "Bearer",
@@ -138,17 +135,19 @@ impl Auth {
         (StatusCode::OK, Json(body)).into_response()
     }
 
-    /// A fresh token the API accepts (for in-process callers such as `upload --sandbox`).
+    /// A token the API accepts: the `--token` one, or a fresh one valid for the configured
+    /// lifetime (for in-process callers such as `upload --sandbox`).
     pub fn mint(&self) -> String {
+        if let Some(token) = &self.static_token {
+            return token.clone();
+        }
         let expires_on = jiff::Timestamp::now()
             .as_second()
             .saturating_add(i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2));
-        let token = format!(
+        format!(
             "{ISSUED_PREFIX}{expires_on}.{}",
             uuid::Uuid::new_v4().simple()
-        );
-        lock(&self.issued).insert(token.clone());
-        token
+        )
     }
 }
 
@@ -184,9 +183,8 @@ mod tests {
         assert!(auth.check(&bearer("secret")).is_ok());
         assert!(auth.check(&bearer("other")).is_err());
         assert!(auth.check(&HeaderMap::new()).is_err());
-        let minted = auth.mint();
-        assert!(auth.check(&bearer(&minted)).is_ok());
-        assert!(auth.check(&bearer("sbx.99999999999.forged")).is_err());
+        assert_eq!(auth.mint(), "secret");
+        assert!(auth.check(&bearer("sbx.99999999999.issued")).is_err());
     }
 
     #[test]

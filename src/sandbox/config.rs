@@ -46,8 +46,8 @@ impl RateLimit {
 pub struct SandboxConfig {
     /// Where `command` listens (`start` always binds 127.0.0.1:0).
     pub listen: SocketAddr,
-    /// When set, the only static bearer token accepted (tokens issued by the sandbox's own
-    /// `/oauth2/token` are accepted too while unexpired).
+    /// When set, the only bearer token accepted; otherwise any non-empty token is, except
+    /// expired ones issued by the sandbox's `/oauth2/token`.
     pub token: Option<String>,
     /// Lifetime of the tokens `/oauth2/token` issues.
     pub token_lifetime: Duration,

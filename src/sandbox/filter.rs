@@ -2,37 +2,57 @@
 //! optional parentheses, as in every documented example that a client of this tool sends.
 //!
 //! Values are quoted (`'…'`, `''` for a quote) or bare (`engagementId eq 37ef…`, as live
-//! `relatedReferrals` links are written). Enum fields compare without regard to case. Any
-//! other operator, `or`, `not`, lambdas (`team/any(…)`) or an unknown field is an error, which
-//! the list turns into a 400.
+//! `relatedReferrals` links are written). Enum fields compare without regard to case;
+//! `createdDateTime` and `updatedDateTime` compare as instants and also take `gt`, `ge`, `lt`
+//! and `le` (for "changed since" queries). Any other operator, `or`, `not`, lambdas
+//! (`team/any(…)`) or an unknown field is an error, which the list turns into a 400.
 
+use std::cmp::Ordering;
+
+use jiff::Timestamp;
 use serde_json::Value;
 
-/// The fields a filter may name, with their JSON path and whether they compare as enums.
-const FIELDS: &[(&str, &[&str], bool)] = &[
-    ("id", &["id"], false),
-    ("engagementId", &["engagementId"], false),
-    ("externalReferenceId", &["externalReferenceId"], false),
-    ("organizationId", &["organizationId"], false),
-    ("name", &["name"], false),
-    ("status", &["status"], true),
-    ("substatus", &["substatus"], true),
-    ("type", &["type"], true),
-    ("direction", &["direction"], true),
-    ("qualification", &["qualification"], true),
+/// How a field's values compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Exactly.
+    Text,
+    /// Without regard to case (`status eq 'active'`).
+    Enum,
+    /// As instants; the only kind that also takes `gt`, `ge`, `lt` and `le`.
+    Time,
+}
+
+/// The fields a filter may name, with their JSON path and kind.
+const FIELDS: &[(&str, &[&str], Kind)] = &[
+    ("id", &["id"], Kind::Text),
+    ("engagementId", &["engagementId"], Kind::Text),
+    ("externalReferenceId", &["externalReferenceId"], Kind::Text),
+    ("organizationId", &["organizationId"], Kind::Text),
+    ("name", &["name"], Kind::Text),
+    ("status", &["status"], Kind::Enum),
+    ("substatus", &["substatus"], Kind::Enum),
+    ("type", &["type"], Kind::Enum),
+    ("direction", &["direction"], Kind::Enum),
+    ("qualification", &["qualification"], Kind::Enum),
     (
         "customerProfile/address/country",
         &["customerProfile", "address", "country"],
-        true,
+        Kind::Enum,
     ),
+    ("createdDateTime", &["createdDateTime"], Kind::Time),
+    ("updatedDateTime", &["updatedDateTime"], Kind::Time),
 ];
 
-/// One `field eq value` term; `value` `None` is `null`.
+/// One `field op value` term; `value` `None` is `null`.
 #[derive(Debug, Clone, PartialEq)]
 struct Term {
     path: &'static [&'static str],
+    kind: Kind,
+    op: Ordering,
+    /// `op` or equal (`ge`, `le`).
+    or_equal: bool,
     value: Option<String>,
-    ignore_case: bool,
 }
 
 /// A parsed `$filter`: every term must hold.
@@ -90,47 +110,81 @@ impl Filter {
                 value = value.and_then(|v| v.get(key));
             }
             match (value.and_then(Value::as_str), &term.value) {
-                (Some(actual), Some(wanted)) if term.ignore_case => {
-                    actual.eq_ignore_ascii_case(wanted)
-                }
-                (Some(actual), Some(wanted)) => actual == wanted,
-                (None, None) => true,
+                (Some(actual), Some(wanted)) => term.holds(actual, wanted),
+                (None, None) => term.op == Ordering::Equal,
                 _ => false,
             }
         })
     }
 }
 
+impl Term {
+    fn holds(&self, actual: &str, wanted: &str) -> bool {
+        let ordering = match self.kind {
+            Kind::Text => actual.cmp(wanted),
+            Kind::Enum => actual
+                .to_ascii_lowercase()
+                .cmp(&wanted.to_ascii_lowercase()),
+            Kind::Time => match (actual.parse::<Timestamp>(), wanted.parse::<Timestamp>()) {
+                (Ok(actual), Ok(wanted)) => actual.cmp(&wanted),
+                _ => return false,
+            },
+        };
+        ordering == self.op || (self.or_equal && ordering == Ordering::Equal)
+    }
+}
+
 fn parse_term<'a>(field: &str, rest: &'a [Token]) -> Result<(Term, &'a [Token]), String> {
-    let &(_, path, ignore_case) = FIELDS
+    let &(_, path, kind) = FIELDS
         .iter()
         .find(|(name, _, _)| name.eq_ignore_ascii_case(field))
         .ok_or_else(|| format!("filtering on {field:?} is not supported"))?;
     let (operator, rest) = rest
         .split_first()
         .ok_or_else(|| format!("{field} has no operator"))?;
-    match operator {
-        Token::Word(op) if op.eq_ignore_ascii_case("eq") => {}
-        Token::Word(op) => return Err(format!("the operator {op:?} is not supported (only eq)")),
+    let (op, or_equal) = match operator {
+        Token::Word(op) => parse_operator(op, kind)
+            .ok_or_else(|| format!("{field} {op}: the operator is not supported"))?,
         other => return Err(format!("{field} is followed by {}", describe(other))),
-    }
+    };
     let (value, rest) = rest
         .split_first()
-        .ok_or_else(|| format!("{field} eq has no value"))?;
+        .ok_or_else(|| format!("{field} has no value"))?;
     let value = match value {
         Token::Quoted(text) => Some(text.clone()),
         Token::Word(w) if w.eq_ignore_ascii_case("null") => None,
         Token::Word(w) if !is_keyword(w) => Some(w.clone()),
-        other => return Err(format!("{field} eq is followed by {}", describe(other))),
+        other => return Err(format!("{field} is compared with {}", describe(other))),
     };
-    Ok((
-        Term {
-            path,
-            value,
-            ignore_case,
-        },
-        rest,
-    ))
+    let is_time = |v: &String| v.parse::<Timestamp>().is_ok();
+    if kind == Kind::Time && value.as_ref().is_some_and(|v| !is_time(v)) {
+        return Err(format!("{field}: the value is not an ISO 8601 UTC time"));
+    }
+    if value.is_none() && op != Ordering::Equal {
+        return Err(format!("{field}: null can only be compared with eq"));
+    }
+    let term = Term {
+        path,
+        kind,
+        op,
+        or_equal,
+        value,
+    };
+    Ok((term, rest))
+}
+
+/// `eq` for every field; `gt`, `ge`, `lt`, `le` for times only.
+fn parse_operator(op: &str, kind: Kind) -> Option<(Ordering, bool)> {
+    let op = op.to_ascii_lowercase();
+    match op.as_str() {
+        "eq" => Some((Ordering::Equal, false)),
+        _ if kind != Kind::Time => None,
+        "gt" => Some((Ordering::Greater, false)),
+        "ge" => Some((Ordering::Greater, true)),
+        "lt" => Some((Ordering::Less, false)),
+        "le" => Some((Ordering::Less, true)),
+        _ => None,
+    }
 }
 
 fn is_keyword(word: &str) -> bool {
@@ -199,6 +253,7 @@ mod tests {
         let referral = json!({
             "engagementId": "37ef", "status": "Active", "direction": "Outgoing",
             "type": "Shared", "externalReferenceId": "O'Brien-1",
+            "createdDateTime": "2024-05-01T10:00:00Z", "updatedDateTime": "2024-05-02T10:00:00Z",
             "customerProfile": {"address": {"country": "US"}},
         });
         for text in [
@@ -209,11 +264,14 @@ mod tests {
             "customerProfile/address/country eq 'US'",
             "externalReferenceId eq 'O''Brien-1'",
             "substatus eq null",
+            "updatedDateTime ge '2020-01-01T00:00:00Z' and createdDateTime lt 2999-01-01T00:00:00Z",
+            "createdDateTime eq '2024-05-01T10:00:00.0000000Z'",
             "",
         ] {
             assert!(Filter::parse(text)?.matches(&referral), "{text}");
         }
         assert!(!Filter::parse("direction eq 'Incoming'")?.matches(&referral));
+        assert!(!Filter::parse("updatedDateTime gt '2024-05-02T10:00:00Z'")?.matches(&referral));
         Ok(())
     }
 
@@ -221,6 +279,9 @@ mod tests {
     fn unsupported_forms_are_errors() {
         for text in [
             "status ne 'New'",
+            "status gt 'New'",
+            "updatedDateTime gt 'yesterday'",
+            "updatedDateTime gt null",
             "status eq 'New' or status eq 'Active'",
             "team/any(t:t/email eq 'a@b.c')",
             "favorite eq true",

@@ -41,9 +41,8 @@ pub struct StateFile {
 impl StateFile {
     /// Open (or create) the file, migrate it, and read everything it holds.
     pub fn open(path: &Path) -> Result<(Self, Loaded), Error> {
-        let fail = |e: rusqlite::Error| {
-            Error::Other(anyhow::anyhow!("sandbox state {}: {e}", path.display()))
-        };
+        // A state file that cannot be opened is a bad argument: exit 2 before any request.
+        let fail = |e: rusqlite::Error| Error::usage(format!("--state {}: {e}", path.display()));
         let conn = Connection::open(path).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(fail)?;

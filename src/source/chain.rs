@@ -32,30 +32,31 @@ pub fn open(path: &Path, opts: &SourceOptions) -> Result<Box<dyn RowSource>, Sou
     }
 }
 
-/// Open several inputs and read them one after the other, in the order given. Every input
-/// is opened (and its header read) before this returns, so a missing file or a bad header in
-/// the last input fails before any row is read.
+/// Open several inputs and read them one after the other, in the order given.
+///
+/// Every input is opened and its header read before this returns, so a missing file or a
+/// bad header in the last input fails before any row is read. To keep memory to one input
+/// at a time, inputs after the first are then closed and opened again when their turn
+/// comes (a workbook is parsed twice); if one has become unreadable meanwhile, that shows
+/// as a row error and reading goes on with the next.
 pub fn open_all(
     paths: &[PathBuf],
     opts: &SourceOptions,
 ) -> Result<Box<dyn RowSource>, SourceError> {
-    let mut sources = VecDeque::with_capacity(paths.len());
+    let mut first = None;
     for path in paths {
-        sources.push_back(open(path, opts)?);
+        let source = open(path, opts)?;
+        first.get_or_insert(source);
     }
-    match sources.len() {
-        1 => sources.pop_front().ok_or_else(|| unreachable_empty(paths)),
-        _ => Ok(Box::new(Chain {
-            sources,
-            first: paths.first().cloned().unwrap_or_default(),
+    let rest: VecDeque<PathBuf> = paths.iter().skip(1).cloned().collect();
+    match first {
+        Some(only) if rest.is_empty() => Ok(only),
+        current => Ok(Box::new(Chain {
+            path: paths.first().cloned().unwrap_or_default(),
+            current,
+            rest,
+            opts: opts.clone(),
         })),
-    }
-}
-
-fn unreachable_empty(paths: &[PathBuf]) -> SourceError {
-    SourceError::Unreadable {
-        path: paths.first().cloned().unwrap_or_default(),
-        message: "no input".to_owned(),
     }
 }
 
@@ -98,10 +99,13 @@ fn sniff(head: &[u8]) -> Format {
     }
 }
 
-/// Several sources read in turn.
+/// Several inputs read in turn.
 struct Chain {
-    sources: VecDeque<Box<dyn RowSource>>,
-    first: PathBuf,
+    /// The input being read (the first one before reading starts).
+    path: PathBuf,
+    current: Option<Box<dyn RowSource>>,
+    rest: VecDeque<PathBuf>,
+    opts: SourceOptions,
 }
 
 impl Iterator for Chain {
@@ -109,11 +113,20 @@ impl Iterator for Chain {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let source = self.sources.front_mut()?;
-            match source.next() {
-                Some(item) => return Some(item),
-                None => {
-                    self.sources.pop_front();
+            if let Some(item) = self.current.as_mut().and_then(|source| source.next()) {
+                return Some(item);
+            }
+            self.current = None;
+            self.path = self.rest.pop_front()?;
+            match open(&self.path, &self.opts) {
+                Ok(source) => self.current = Some(source),
+                Err(e) => {
+                    return Some(Err(RowError {
+                        file: Arc::new(self.path.clone()),
+                        row: 0,
+                        column: None,
+                        message: format!("cannot read this input any more: {e}"),
+                    }));
                 }
             }
         }
@@ -121,11 +134,10 @@ impl Iterator for Chain {
 }
 
 impl RowSource for Chain {
-    /// The file being read now (the first one before reading starts and after the end).
     fn path(&self) -> &Path {
-        self.sources.front().map_or(&self.first, |s| s.path())
+        &self.path
     }
     fn headers(&self) -> Option<Arc<Headers>> {
-        self.sources.front().and_then(|s| s.headers())
+        self.current.as_ref().and_then(|s| s.headers())
     }
 }

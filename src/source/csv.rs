@@ -46,6 +46,8 @@ pub struct CsvSource {
     aliases: Vec<usize>,
     /// Records read ahead (with their line), handed out before reading on.
     ahead: VecDeque<(ByteRecord, u64)>,
+    /// A read failure met while reading ahead, reported after the records before it.
+    failed: Option<RowError>,
     record: ByteRecord,
     done: bool,
 }
@@ -75,6 +77,7 @@ impl CsvSource {
         let head = raw.fill_buf().map_err(io_err)?;
         let decoded: Box<dyn Read + Send> = match (bom_kind(head), opts.encoding) {
             (Bom::Utf8, None) => {
+                check_utf8(path, head)?;
                 raw.consume(3);
                 Box::new(raw)
             }
@@ -90,11 +93,13 @@ impl CsvSource {
                     .build(raw),
             ),
         };
-        let mut text = BufReader::with_capacity(SNIFF_BYTES, decoded);
+        let mut decoded = decoded;
+        let prefix = read_prefix(&mut decoded).map_err(io_err)?;
         let delimiter = match opts.delimiter {
             Some(d) => d,
-            None => detect_delimiter(text.fill_buf().map_err(io_err)?),
+            None => detect_delimiter(&prefix, opts.header_row.unwrap_or(1)),
         };
+        let text = std::io::Cursor::new(prefix).chain(decoded);
         let reader = ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -121,8 +126,7 @@ impl CsvSource {
             if !more {
                 return Err(no_header());
             }
-            let line = record.position().map_or(1, |p| p.line());
-            if line >= u64::from(header_row) {
+            if record_line(&record, &reader) >= u64::from(header_row) {
                 break;
             }
         }
@@ -140,6 +144,7 @@ impl CsvSource {
             headers: Arc::new(Headers::default()),
             aliases: Vec::new(),
             ahead: VecDeque::new(),
+            failed: None,
             record,
             done: false,
         };
@@ -152,12 +157,13 @@ impl CsvSource {
     fn add_dynamics_aliases(&mut self, mut names: Vec<String>) {
         if dynamics::has_do_not_modify(&names) {
             while self.ahead.len() < SCAN_ROWS && !self.done {
-                match self.reader.read_byte_record(&mut self.record) {
-                    Ok(true) => self
-                        .ahead
-                        .push_back((self.record.clone(), self.record_line())),
-                    // End and errors are met again by `next`.
-                    Ok(false) | Err(_) => break,
+                match self.read() {
+                    Ok(true) => {
+                        let line = record_line(&self.record, &self.reader);
+                        self.ahead.push_back((self.record.clone(), line));
+                    }
+                    Ok(false) => {}
+                    Err(e) => self.failed = Some(e),
                 }
             }
             let sample: Vec<Vec<Cell>> = self
@@ -182,19 +188,30 @@ impl CsvSource {
         }
     }
 
-    /// The line where the current record starts. `csv` reports the position where the
-    /// previous record ended, which is one line early after skipped blank lines; counting
-    /// back from the end of the record (less the line breaks inside quoted fields) fixes that.
-    fn record_line(&self) -> u64 {
-        let start = self.record.position().map_or(1, |p| p.line());
-        let end = self.reader.position().line();
-        let inner = self
-            .record
-            .as_slice()
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        start.max(end.saturating_sub(inner + 1))
+    /// The row error for a field that is not UTF-8.
+    fn invalid_utf8(&self, record: &ByteRecord, row: u64, field: usize) -> RowError {
+        let column = self.headers.names().get(field).cloned();
+        let offset = record.position().map_or(0, |p| p.byte());
+        let message = format!(
+            "invalid UTF-8 in this field (record at byte {offset}); if the file is not UTF-8, pass its encoding, e.g. `--encoding windows-1252`"
+        );
+        self.row_error(row, column, message)
+    }
+
+    /// Read the next record into `self.record`; `Ok(false)` at the end. A failure (I/O, or
+    /// undecodable text) ends the reading: the rest of the file cannot be trusted.
+    fn read(&mut self) -> Result<bool, RowError> {
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(more) => {
+                self.done = !more;
+                Ok(more)
+            }
+            Err(e) => {
+                self.done = true;
+                let row = e.position().map_or(0, |p| p.line());
+                Err(self.row_error(row, None, e.to_string()))
+            }
+        }
     }
 
     /// Turn a record into a row; `None` for a record with only empty fields.
@@ -210,25 +227,27 @@ impl CsvSource {
             );
             return Some(Err(self.row_error(row, None, message)));
         }
+        // Validate the record once; a field is then valid if it starts and ends on character
+        // boundaries (what `csv::StringRecord` does, without giving up on the whole file).
+        let whole = std::str::from_utf8(record.as_slice()).ok();
         let mut values = Vec::with_capacity(width + self.aliases.len());
-        for (i, field) in record.iter().enumerate() {
-            let field = match (i + 1 == width, field) {
-                (true, [head @ .., b'\r']) => head,
-                _ => field,
+        for i in 0..width {
+            let text = match whole {
+                Some(whole) => record.range(i).and_then(|range| whole.get(range)),
+                None => record.get(i).and_then(|f| std::str::from_utf8(f).ok()),
             };
-            match std::str::from_utf8(field) {
-                Ok("") => values.push(Cell::Empty),
-                Ok(text) => values.push(Cell::String(text.to_owned())),
-                Err(e) => {
-                    let column = self.headers.names().get(i).cloned();
-                    let offset = record.position().map_or(0, |p| p.byte());
-                    let message = format!(
-                        "invalid UTF-8 in this field (record at byte {offset}, {} bytes into the field); if the file is not UTF-8, pass its encoding, e.g. `--encoding windows-1252`",
-                        e.valid_up_to()
-                    );
-                    return Some(Err(self.row_error(row, column, message)));
-                }
-            }
+            let Some(text) = text else {
+                return Some(Err(self.invalid_utf8(record, row, i)));
+            };
+            let text = if i + 1 == width {
+                text.strip_suffix('\r').unwrap_or(text)
+            } else {
+                text
+            };
+            values.push(match text {
+                "" => Cell::Empty,
+                text => Cell::String(text.to_owned()),
+            });
         }
         for &column in &self.aliases {
             values.push(values.get(column).cloned().unwrap_or(Cell::Empty));
@@ -251,21 +270,19 @@ impl Iterator for CsvSource {
                 return Some(result);
             }
         }
+        if let Some(failed) = self.failed.take() {
+            return Some(Err(failed));
+        }
         while !self.done {
-            match self.reader.read_byte_record(&mut self.record) {
-                Ok(false) => self.done = true,
+            match self.read() {
                 Ok(true) => {
-                    if let Some(result) = self.convert(&self.record, self.record_line()) {
+                    let line = record_line(&self.record, &self.reader);
+                    if let Some(result) = self.convert(&self.record, line) {
                         return Some(result);
                     }
                 }
-                Err(e) => {
-                    // An I/O or decoding failure: report it once and stop; the rest of the
-                    // file cannot be trusted.
-                    self.done = true;
-                    let row = e.position().map_or(0, |p| p.line());
-                    return Some(Err(self.row_error(row, None, e.to_string())));
-                }
+                Ok(false) => {}
+                Err(e) => return Some(Err(e)),
             }
         }
         None
@@ -279,6 +296,16 @@ impl RowSource for CsvSource {
     fn headers(&self) -> Option<Arc<Headers>> {
         Some(Arc::clone(&self.headers))
     }
+}
+
+/// The line where `record`, just read by `reader`, starts. `csv` reports the position where
+/// the previous record ended, which is a line early after skipped blank lines; counting back
+/// from the end of the record (less the line breaks inside quoted fields) fixes that.
+fn record_line<R: Read>(record: &ByteRecord, reader: &Reader<R>) -> u64 {
+    let start = record.position().map_or(1, |p| p.line());
+    let end = reader.position().line();
+    let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+    start.max(end.saturating_sub(inner + 1))
 }
 
 /// A field as a cell for the Dynamics sample (invalid UTF-8 counts as text).
@@ -324,22 +351,32 @@ fn check_utf8(path: &Path, head: &[u8]) -> Result<(), SourceError> {
     }
 }
 
-/// Pick `,`, `;` or tab: the one that occurs most often outside quotes in the first line.
-/// Ties and a line with none of them give `,`.
-fn detect_delimiter(head: &[u8]) -> u8 {
-    let mut counts = [0usize; 3];
+/// The first [`SNIFF_BYTES`] of the text (less at the end of the input): one `read` of a
+/// decoder may return only a few bytes.
+fn read_prefix(input: &mut dyn Read) -> std::io::Result<Vec<u8>> {
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    input.take(SNIFF_BYTES as u64).read_to_end(&mut prefix)?;
+    Ok(prefix)
+}
+
+/// Pick `,`, `;` or tab: the one that occurs most often outside quotes on the header line
+/// (line `header_line`, 1-based). Ties and a line with none of them give `,`.
+fn detect_delimiter(head: &[u8], header_line: u32) -> u8 {
+    let (mut comma, mut semicolon, mut tab) = (0usize, 0usize, 0usize);
     let mut quoted = false;
+    let mut line = 1;
     for &b in head {
+        let on_header = line == header_line;
         match b {
             b'"' => quoted = !quoted,
-            b'\n' if !quoted => break,
-            b',' if !quoted => counts[0] += 1,
-            b';' if !quoted => counts[1] += 1,
-            b'\t' if !quoted => counts[2] += 1,
+            b'\n' if !quoted && on_header => break,
+            b'\n' if !quoted => line += 1,
+            b',' if !quoted && on_header => comma += 1,
+            b';' if !quoted && on_header => semicolon += 1,
+            b'\t' if !quoted && on_header => tab += 1,
             _ => {}
         }
     }
-    let [comma, semicolon, tab] = counts;
     if semicolon > comma && semicolon >= tab {
         b';'
     } else if tab > comma && tab > semicolon {

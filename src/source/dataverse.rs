@@ -19,8 +19,10 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use super::json::{RawRecord, STOPPED, flatten, stream_records};
 use super::{Cell, Headers, Row, RowError, RowSource, SourceError, SourceOptions};
 
-/// Rows parsed ahead of the reader.
-const AHEAD: usize = 256;
+/// Rows handed over at a time (fewer hand-overs between the threads).
+const BATCH: usize = 64;
+/// Batches parsed ahead of the reader: at most `BATCH * AHEAD` rows wait in memory.
+const AHEAD: usize = 8;
 
 /// A page that could not be parsed.
 struct Failure {
@@ -38,8 +40,8 @@ type Message = Result<Row, Failure>;
 /// A stream of records from one response file or a directory of pages.
 pub struct DataverseSource {
     path: PathBuf,
-    rows: Receiver<Message>,
-    pending: Option<Message>,
+    batches: Receiver<Vec<Message>>,
+    batch: std::vec::IntoIter<Message>,
     first_headers: Option<Arc<Headers>>,
 }
 
@@ -48,27 +50,28 @@ impl DataverseSource {
     /// file that is not a Dataverse response fails here).
     pub fn open(path: &Path, _opts: &SourceOptions) -> Result<Self, SourceError> {
         let pages = pages(path)?;
-        let (sender, rows) = sync_channel(AHEAD);
+        let (sender, batches) = sync_channel(AHEAD);
         std::thread::Builder::new()
             .name("dataverse-pages".to_owned())
-            .spawn(move || read_pages(&pages, &sender))
+            .spawn(move || read_pages(&pages, Batcher::new(sender)))
             .map_err(|source| SourceError::Io {
                 path: path.to_path_buf(),
                 source,
             })?;
-        let pending = match rows.recv() {
-            Err(_) => None,
-            Ok(Err(failure)) if failure.record == 1 => return Err(failure.into_source_error()),
-            Ok(message) => Some(message),
-        };
-        let first_headers = match &pending {
+        let mut batch = batches.recv().unwrap_or_default().into_iter();
+        if matches!(batch.as_slice().first(), Some(Err(f)) if f.record == 1)
+            && let Some(Err(failure)) = batch.next()
+        {
+            return Err(failure.into_source_error());
+        }
+        let first_headers = match batch.as_slice().first() {
             Some(Ok(row)) => Some(Arc::clone(&row.headers)),
             _ => None,
         };
         Ok(DataverseSource {
             path: path.to_path_buf(),
-            rows,
-            pending,
+            batches,
+            batch,
             first_headers,
         })
     }
@@ -110,11 +113,12 @@ impl Iterator for DataverseSource {
     type Item = Result<Row, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let message = match self.pending.take() {
-            Some(message) => message,
-            None => self.rows.recv().ok()?,
-        };
-        Some(message.map_err(Failure::into_row_error))
+        loop {
+            if let Some(message) = self.batch.next() {
+                return Some(message.map_err(Failure::into_row_error));
+            }
+            self.batch = self.batches.recv().ok()?.into_iter();
+        }
     }
 }
 
@@ -160,17 +164,45 @@ fn pages(path: &Path) -> Result<Vec<PathBuf>, SourceError> {
     Ok(pages)
 }
 
-/// The reader thread: parse every page in turn; stop when the rows are no longer wanted.
-fn read_pages(pages: &[PathBuf], sender: &SyncSender<Message>) {
-    for page in pages {
-        if !read_page(page, sender) {
-            return;
+/// Collects rows into batches for the reading side.
+struct Batcher {
+    sender: SyncSender<Vec<Message>>,
+    batch: Vec<Message>,
+}
+
+impl Batcher {
+    fn new(sender: SyncSender<Vec<Message>>) -> Self {
+        Batcher {
+            sender,
+            batch: Vec::with_capacity(BATCH),
         }
+    }
+
+    /// Queue a row; `false` when nobody reads any more.
+    fn send(&mut self, message: Message) -> bool {
+        self.batch.push(message);
+        self.batch.len() < BATCH || self.flush()
+    }
+
+    /// Hand over the rows queued so far; `false` when nobody reads any more.
+    fn flush(&mut self) -> bool {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        batch.is_empty() || self.sender.send(batch).is_ok()
     }
 }
 
+/// The reader thread: parse every page in turn; stop when the rows are no longer wanted.
+fn read_pages(pages: &[PathBuf], mut sender: Batcher) {
+    for page in pages {
+        if !read_page(page, &mut sender) {
+            return;
+        }
+    }
+    sender.flush();
+}
+
 /// Parse one page; `false` when the receiver is gone.
-fn read_page(page: &Path, sender: &SyncSender<Message>) -> bool {
+fn read_page(page: &Path, sender: &mut Batcher) -> bool {
     let file = Arc::new(page.to_path_buf());
     let input = match File::open(page) {
         Ok(input) => BufReader::with_capacity(64 * 1024, input),
@@ -183,13 +215,13 @@ fn read_page(page: &Path, sender: &SyncSender<Message>) -> bool {
                 message: format!("cannot read: {e}"),
                 truncated: false,
             };
-            return sender.send(Err(failure)).is_ok();
+            return sender.send(Err(failure));
         }
     };
     let mut builder = RowBuilder::new(Arc::clone(&file));
     let mut open = true;
     let mut emit = |record: RawRecord| {
-        open = sender.send(Ok(builder.row(&record))).is_ok();
+        open = sender.send(Ok(builder.row(&record)));
         open
     };
     let mut deserializer = serde_json::Deserializer::from_reader(input);
@@ -208,7 +240,7 @@ fn read_page(page: &Path, sender: &SyncSender<Message>) -> bool {
                 message: without_location(&e),
                 truncated: e.is_eof(),
             };
-            sender.send(Err(failure)).is_ok()
+            sender.send(Err(failure))
         }
     }
 }

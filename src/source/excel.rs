@@ -8,7 +8,14 @@
 //! passed over). Columns after the last non-empty header cell are ignored.
 //!
 //! Rows carry the sheet's own row number. Dynamics 365 "Export to Excel" columns get
-//! stable aliases (see [`super::dynamics`]). Memory is bounded by the one sheet read.
+//! stable aliases (see [`super::dynamics`]).
+//!
+//! An error cell such as `#N/A` stays in its row as `Cell::Error("#N/A")`: the mapping fails
+//! the row, naming the column, when it reads that cell, so a `#N/A` in a helper column that
+//! no mapping uses does not block the row.
+//!
+//! Memory: xlsx, xlsm and xlsb load only the sheet read; calamine's xls and ods readers
+//! parse every sheet when the workbook is opened.
 
 use std::fs::File;
 use std::io::Read;
@@ -58,17 +65,11 @@ impl ExcelSource {
             None => detect_header(&range),
         }
         .ok_or_else(no_header)?;
-        let mut names: Vec<String> = (0..range.width())
-            .map(|c| range.get((header, c)).map(header_text).unwrap_or_default())
-            .collect();
-        let width = names
-            .iter()
-            .rposition(|n| !n.is_empty())
-            .map_or(0, |i| i + 1);
+        let mut names = header_names(&range, header);
+        let width = names.len();
         if width == 0 {
             return Err(no_header());
         }
-        names.truncate(width);
         let mut columns: Vec<usize> = (0..width).collect();
         let sample: Vec<Vec<Cell>> = (header + 1..range.height())
             .take(SCAN_ROWS)
@@ -90,8 +91,7 @@ impl ExcelSource {
     }
 
     /// The row at range index `r`; `None` when every cell is empty.
-    fn convert(&self, r: usize) -> Option<Result<Row, RowError>> {
-        let row = u64::from(self.origin_row) + r as u64 + 1;
+    fn convert(&self, r: usize) -> Option<Row> {
         let values: Vec<Cell> = self
             .columns
             .iter()
@@ -100,24 +100,12 @@ impl ExcelSource {
         if values.iter().take(self.width).all(|v| *v == Cell::Empty) {
             return None;
         }
-        if let Some((i, Cell::Error(error))) = values
-            .iter()
-            .enumerate()
-            .find(|(_, v)| matches!(v, Cell::Error(_)))
-        {
-            return Some(Err(RowError {
-                file: Arc::clone(&self.file),
-                row,
-                column: self.headers.names().get(i).cloned(),
-                message: format!("error cell {error}"),
-            }));
-        }
-        Some(Ok(Row {
+        Some(Row {
             file: Arc::clone(&self.file),
-            row,
+            row: u64::from(self.origin_row) + r as u64 + 1,
             headers: Arc::clone(&self.headers),
             values,
-        }))
+        })
     }
 }
 
@@ -128,8 +116,8 @@ impl Iterator for ExcelSource {
         while self.next < self.range.height() {
             let r = self.next;
             self.next += 1;
-            if let Some(result) = self.convert(r) {
-                return Some(result);
+            if let Some(row) = self.convert(r) {
+                return Some(Ok(row));
             }
         }
         None
@@ -143,6 +131,19 @@ impl RowSource for ExcelSource {
     fn headers(&self) -> Option<Arc<Headers>> {
         Some(Arc::clone(&self.headers))
     }
+}
+
+/// The header row's names, up to the last non-empty one.
+fn header_names(range: &Range<Data>, header: usize) -> Vec<String> {
+    let mut names: Vec<String> = (0..range.width())
+        .map(|c| range.get((header, c)).map(header_text).unwrap_or_default())
+        .collect();
+    let width = names
+        .iter()
+        .rposition(|n| !n.is_empty())
+        .map_or(0, |i| i + 1);
+    names.truncate(width);
+    names
 }
 
 fn cell_at(range: &Range<Data>, r: usize, c: usize) -> Cell {

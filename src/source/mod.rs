@@ -3,6 +3,20 @@
 //!
 //! Every row keeps the file it came from and the row number a user sees in Excel or an editor
 //! (the header is row 1), so that every later error can point at it.
+//!
+//! Entry points: [`open`] one input (the reader is chosen by extension, then by content) or
+//! [`open_all`] several in order; [`SourceOptions::from_args`] turns the input flags into
+//! options. The readers and what they promise:
+//! - delimited text (`csv.rs`): every cell is text or empty; the mapping converts types;
+//! - workbooks (`excel.rs`, `cell.rs`): one sheet, typed cells; an error cell (`#N/A`) is
+//!   `Cell::Error`, which fails the row when the mapping reads it;
+//! - Dynamics 365 exports ([`dynamics`]): the hidden re-import columns also appear as
+//!   `Dynamics Record Id`, `Dynamics Row Checksum` and `Dynamics Modified On`;
+//! - Dataverse Web API JSON (`dataverse.rs`, `json.rs`): fields by logical name,
+//!   `<field>@label` for formatted values, `nav_property.field` for expanded records;
+//!   decimals keep their exact text, dates stay text.
+//!
+//! Memory stays flat for CSV and JSON however large the input; a workbook costs one sheet.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,12 +1,304 @@
-//! The uploader: rate-limited, retrying, exactly-once submission.
+//! The uploader: rate-limited, retrying, exactly-once submission of mapped records, with
+//! every outcome recorded in the ledger.
+//!
+//! `upload` reads an export through a mapping; `retry` resends failed records from the
+//! payloads the ledger stored. Both run the same engine (`engine.rs`) under the same run
+//! frame (`run.rs`), set up here from validated arguments.
 
-use crate::cli::{RetryArgs, UploadArgs};
+pub mod auth;
+pub mod client;
+pub mod diff;
+pub mod engine;
+pub mod plan;
+pub mod progress;
+pub mod rate_limit;
+pub mod retry;
+mod retry_command;
+pub mod run;
+pub mod secret;
+pub mod settle;
+pub mod summary;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use self::auth::{AuthError, TokenSource};
+use self::client::{ApiClient, ClientConfig};
+use self::rate_limit::{AdaptiveConfig, RateLimiter};
+use self::run::{Feed, RunEnd, RunSetup, upload_records};
+use self::secret::Secret;
+use crate::cli::{ApiArgs, UploadArgs};
+use crate::ledger::{self, Ledger, LedgerLock};
+use crate::sandbox::{RunningSandbox, SandboxConfig};
+use crate::source::SourceOptions;
 use crate::{Error, Exit};
 
-pub fn upload_command(_args: UploadArgs, _quiet: bool) -> Result<Exit, Error> {
-    Err(Error::usage("upload is being built"))
+pub use self::retry_command::retry_command;
+
+/// The ceiling of `--adaptive` without a client rate: the adaptive limiter starts here and
+/// halves on every 429 until it finds the server's limit.
+const ADAPTIVE_START: f64 = 200.0;
+
+/// The validated settings every sending command shares.
+pub struct SendSettings {
+    pub rate: f64,
+    pub burst: u32,
+    pub adaptive: bool,
+    pub concurrency: usize,
+    pub max_retries: u32,
+    pub breaker: u32,
 }
 
-pub fn retry_command(_args: RetryArgs, _quiet: bool) -> Result<Exit, Error> {
-    Err(Error::usage("retry is being built"))
+impl SendSettings {
+    fn check(&self) -> Result<(), Error> {
+        if !(self.rate.is_finite() && self.rate > 0.0) {
+            return Err(Error::usage(format!(
+                "--rate {}: expected a positive number",
+                self.rate
+            )));
+        }
+        if self.concurrency == 0 {
+            return Err(Error::usage("--concurrency must be at least 1"));
+        }
+        if self.burst == 0 {
+            return Err(Error::usage("--burst must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// `upload`: see the command's `--help`.
+pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
+    let rate_given = std::env::args().any(|a| a == "--rate" || a.starts_with("--rate="));
+    let settings = SendSettings {
+        rate: if args.adaptive && !rate_given {
+            ADAPTIVE_START
+        } else {
+            args.rate
+        },
+        burst: args.burst,
+        adaptive: args.adaptive,
+        concurrency: args.concurrency,
+        max_retries: args.max_retries,
+        breaker: args.circuit_breaker,
+    };
+    settings.check()?;
+    let mapping = crate::preview::load_mapping(&args.mapping, &args.lookup)?;
+    let source_options = SourceOptions::from_args(&args.input_args)?;
+    let records = crate::mapping::records(&mapping, &args.inputs, &source_options)?;
+    if args.dry_run {
+        return dry_run(&args.ledger, records);
+    }
+    let session = Session::open(&args.ledger)?;
+    let runtime = runtime()?;
+    runtime.block_on(async move {
+        let api = Api::connect(&args.api, &args.ledger, &settings).await?;
+        let setup = RunSetup {
+            client: api.client.clone(),
+            concurrency: settings.concurrency,
+            breaker: settings.breaker,
+            limit: args.limit,
+            quiet,
+        };
+        let result = session.run(setup, Feed::Export(records)).await;
+        api.close().await;
+        finish(result?, args.summary_json.as_deref())
+    })
+}
+
+/// The ledger of a run: its lock, its writing and reading connections, and the run's record.
+pub(crate) struct Session {
+    _lock: LedgerLock,
+    ledger: Ledger,
+    reads: Ledger,
+    run: ledger::RunId,
+}
+
+impl Session {
+    pub(crate) fn open(path: &Path) -> Result<Session, Error> {
+        let args: Vec<String> = std::env::args().collect();
+        let command = ledger::redact_args(&args);
+        let lock = ledger::lock_with_command(path, &command)?;
+        let mut ledger = Ledger::open(path)?;
+        let reads = Ledger::open(path)?;
+        let run = ledger.start_run(&command)?;
+        Ok(Session {
+            _lock: lock,
+            ledger,
+            reads,
+            run,
+        })
+    }
+
+    pub(crate) async fn run<I>(self, setup: RunSetup, feed: Feed<I>) -> Result<RunEnd, Error>
+    where
+        I: Iterator<Item = crate::mapping::RowOutcome> + Send + 'static,
+    {
+        let run = self.run;
+        let (end, mut ledger) = upload_records(setup, self.ledger, self.reads, run, feed).await?;
+        let counts = serde_json::to_string(&end.summary).unwrap_or_default();
+        ledger.finish_run(run, &counts, end.exit as i32)?;
+        Ok(end)
+    }
+}
+
+/// The API a run talks to: a remote one, or the embedded sandbox.
+pub(crate) struct Api {
+    pub(crate) client: ApiClient,
+    sandbox: Option<RunningSandbox>,
+}
+
+impl Api {
+    pub(crate) async fn connect(
+        args: &ApiArgs,
+        ledger: &Path,
+        settings: &SendSettings,
+    ) -> Result<Api, Error> {
+        let (api_url, tokens, sandbox) = if args.sandbox {
+            let config = SandboxConfig {
+                state: Some(sandbox_state_path(ledger)),
+                ..SandboxConfig::default()
+            };
+            let sandbox = crate::sandbox::start(config).await?;
+            tracing::info!(
+                "embedded sandbox at {} (its referrals are kept in {})",
+                sandbox.base_url,
+                sandbox_state_path(ledger).display()
+            );
+            let tokens = TokenSource::fixed(Secret::new(sandbox.token()));
+            (sandbox.base_url.clone(), tokens, Some(sandbox))
+        } else {
+            let tokens = TokenSource::from_args(args).map_err(auth_error)?;
+            (args.api_url.clone(), tokens, None)
+        };
+        let mut config = ClientConfig::from_args(args, settings.max_retries)?;
+        config.api_url = api_url;
+        let limiter = if settings.adaptive {
+            RateLimiter::adaptive(
+                settings.rate,
+                settings.burst,
+                AdaptiveConfig::new(settings.rate, settings.rate),
+            )
+        } else {
+            RateLimiter::new(settings.rate, settings.burst)
+        }
+        .map_err(|e| Error::usage(e.to_string()))?;
+        let client = ApiClient::new(config, tokens.clone(), Some(Arc::new(limiter)))?;
+        // Fail before reading anything when no token can be had.
+        if let Err(err) = tokens.token().await {
+            return Err(auth_error(err));
+        }
+        Ok(Api { client, sandbox })
+    }
+
+    pub(crate) async fn close(self) {
+        if let Some(sandbox) = self.sandbox {
+            sandbox.shutdown().await;
+        }
+    }
+}
+
+/// Where `--sandbox` keeps the embedded sandbox's referrals: beside the ledger, so that a
+/// second run sees what the first created.
+pub fn sandbox_state_path(ledger: &Path) -> PathBuf {
+    let mut name = ledger.file_name().unwrap_or_default().to_os_string();
+    name.push(".sandbox");
+    ledger.with_file_name(name)
+}
+
+/// Missing or unreadable credentials are a usage error (exit 2); a refused login aborts (3).
+fn auth_error(err: AuthError) -> Error {
+    match err {
+        AuthError::Transport { .. } | AuthError::Rejected { .. } | AuthError::Decode { .. } => {
+            Error::Aborted {
+                reason: format!("authentication failed: {err}"),
+            }
+        }
+        other => Error::usage(other.to_string()),
+    }
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))
+}
+
+/// Print the summary (and write it as JSON), and turn the run's end into its exit code.
+pub(crate) fn finish(end: RunEnd, summary_json: Option<&Path>) -> Result<Exit, Error> {
+    eprintln!("{}", end.summary);
+    if let Some(path) = summary_json {
+        let text = serde_json::to_string_pretty(&end.summary).unwrap_or_default();
+        std::fs::write(path, text).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    if let Some(reason) = end.abort {
+        return Err(Error::Aborted { reason });
+    }
+    Ok(end.exit)
+}
+
+/// `--dry-run`: map and plan every record against the ledger; no request, no write.
+fn dry_run<I>(ledger_path: &Path, records: I) -> Result<Exit, Error>
+where
+    I: Iterator<Item = crate::mapping::RowOutcome>,
+{
+    use crate::mapping::RowOutcome;
+    let ledger = match Ledger::open_existing(ledger_path) {
+        Ok(ledger) => Some(ledger),
+        Err(ledger::LedgerError::Missing { .. }) => None,
+        Err(err) => return Err(err.into()),
+    };
+    let (mut create, mut update, mut unchanged, mut skipped, mut invalid) = (0, 0, 0, 0, 0);
+    for outcome in records {
+        let record = match outcome {
+            RowOutcome::Mapped(record) => record,
+            RowOutcome::Skipped { .. } => {
+                skipped += 1;
+                continue;
+            }
+            RowOutcome::Invalid(failure) => {
+                invalid += 1;
+                eprintln!("{failure}");
+                continue;
+            }
+        };
+        let entry = match &ledger {
+            Some(ledger) => ledger.get(&record.external_id)?,
+            None => None,
+        };
+        let hash = engine::hash_of(&record);
+        let action = match plan::plan(entry.as_ref(), &record, &hash) {
+            plan::Plan::Unchanged => {
+                unchanged += 1;
+                "unchanged"
+            }
+            plan::Plan::Create { .. } => {
+                create += 1;
+                "create"
+            }
+            plan::Plan::Connected { .. } | plan::Plan::Update { .. } => {
+                update += 1;
+                "update"
+            }
+        };
+        println!(
+            "{action}\t{}\t{}:{}",
+            record.external_id,
+            record.file.display(),
+            record.row
+        );
+    }
+    eprintln!(
+        "dry run: would create: {create}, would update: {update}, unchanged: {unchanged}, \
+         skipped: {skipped}, invalid: {invalid}"
+    );
+    Ok(if invalid > 0 {
+        Exit::Partial
+    } else {
+        Exit::Success
+    })
 }

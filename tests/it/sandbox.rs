@@ -96,6 +96,7 @@ fn bad_arguments_exit_2_and_name_the_flag() -> TestResult {
         ("--rate-limit", "5/h"),
         ("--fail-rate", "1.5"),
         ("--listen", "nowhere"),
+        ("--state", "/nonexistent-dir/state.db"),
     ] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_referral-sync"))
             .args(["sandbox", flag, value])
@@ -104,6 +105,47 @@ fn bad_arguments_exit_2_and_name_the_flag() -> TestResult {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(flag), "{flag}: {stderr}");
         assert!(output.stdout.is_empty(), "{flag}: announced a listener");
+    }
+    Ok(())
+}
+
+#[test]
+fn the_access_log_never_shows_a_token() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let log = dir.path().join("sandbox.log");
+    let mut process = SandboxProcess::spawn_logged(&["--token", "static-secret-1"], &log)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let issued = runtime.block_on(async {
+        let client = http_client(std::time::Duration::from_secs(10))?;
+        let form = [("grant_type", "client_credentials"), ("client_id", "app")];
+        let token: Value = client
+            .post(format!("{}/oauth2/token", process.base_url))
+            .form(&form)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let issued = token["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        for bearer in ["static-secret-1", issued.as_str(), "wrong-secret-2"] {
+            client
+                .get(format!("{}{ROOT}?$top=1", process.base_url))
+                .bearer_auth(bearer)
+                .send()
+                .await?;
+        }
+        TestResult::Ok(issued)
+    })?;
+    assert!(process.terminate()?.success());
+    let text = std::fs::read_to_string(&log)?;
+    assert!(text.contains(ROOT), "no access log: {text}");
+    for secret in ["static-secret-1", issued.as_str(), "wrong-secret-2"] {
+        assert!(
+            !secret.is_empty() && !text.contains(secret),
+            "{secret} logged"
+        );
     }
     Ok(())
 }

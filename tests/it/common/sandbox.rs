@@ -129,11 +129,21 @@ pub struct SandboxProcess {
 impl SandboxProcess {
     /// Spawn `referral-sync sandbox --listen 127.0.0.1:0 ARGS…` and read its first line.
     pub fn spawn(args: &[&str]) -> TestResult<Self> {
+        Self::spawn_with(&["--quiet"], args, Stdio::null())
+    }
+
+    /// Spawn with its log (info level) written to `log`.
+    pub fn spawn_logged(args: &[&str], log: &Path) -> TestResult<Self> {
+        Self::spawn_with(&[], args, Stdio::from(std::fs::File::create(log)?))
+    }
+
+    fn spawn_with(global: &[&str], args: &[&str], stderr: Stdio) -> TestResult<Self> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_referral-sync"))
-            .args(["--quiet", "sandbox", "--listen", "127.0.0.1:0"])
+            .args(global)
+            .args(["sandbox", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut first_line = String::new();

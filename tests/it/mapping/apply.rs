@@ -475,3 +475,27 @@ fn records_checks_columns_before_any_row() {
     );
     assert!(err.to_string().contains("did you mean \"Nme\"?"), "{err}");
 }
+
+#[test]
+fn filters_can_name_their_own_reason() {
+    let m = with(
+        "[[filter]]\ncolumn = \"Sync\"\nequals = \"Yes\"\nreason = \"not marked for Partner Center\"\n",
+    );
+    let h = ["Id", "Name", "Customer", "Sync"];
+    match map(&m, &row(&h, &["1", "N", "C", ""])) {
+        RowOutcome::Skipped { reason, .. } => assert_eq!(reason, "not marked for Partner Center"),
+        other => panic!("not skipped: {other:?}"),
+    }
+}
+
+#[test]
+fn integers_accept_grouping_and_reject_fractions() {
+    let m = with("salesStage = { column = \"Stage\", type = \"integer\" }\n");
+    let h = ["Id", "Name", "Customer", "Stage"];
+    assert_eq!(
+        mapped(&m, &row(&h, &["1", "N", "C", "1,000"])).referral["salesStage"],
+        json!(1000)
+    );
+    let f = failed(&m, &row(&h, &["1", "N", "C", "2.5"]));
+    assert_eq!(f.problems[0].message, "expected an integer, got \"2.5\"");
+}

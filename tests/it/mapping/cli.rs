@@ -381,3 +381,20 @@ fn real_salesforce_export_previews_cleanly() {
             .all(|j| j["customerProfile"]["address"]["country"] == "US")
     );
 }
+
+#[test]
+fn a_malformed_lookup_option_is_a_usage_error() {
+    let out = run(&[
+        "check",
+        "-m",
+        "mappings/dataverse-json.toml",
+        "--lookup",
+        "account",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("expected NAME=PATH"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -150,6 +150,7 @@ key = "K"
 on = "Customer"
 [fields]
 name = "Name"
+customerProfile.name = { lookup = "missing", column = "Name" }
 "#;
     let path = dir.path().join("m.toml");
     let got: Vec<String> = match Mapping::from_str(&path, text, &[]) {
@@ -168,6 +169,10 @@ name = "Name"
     assert!(got[0].ends_with("did you mean `Account Name`?"), "{got:#?}");
     assert!(got[1].starts_with("7:8: lookup `missing`:"), "{got:#?}");
     assert!(got[1].contains("nope.csv"), "{got:#?}");
+    assert!(
+        got[1].ends_with("(or give the file with --lookup missing=PATH)"),
+        "{got:#?}"
+    );
 }
 
 #[test]
@@ -236,5 +241,29 @@ fn unreadable_mapping_file_is_a_diagnostic() {
     assert!(
         err.to_string()
             .starts_with("/nonexistent/m.toml:1:1: cannot read the mapping file")
+    );
+}
+
+#[test]
+fn only_version_1_is_known() {
+    let got = diagnostics("version = 2\nexternal_id = \"Id\"\n[fields]\nname = \"Name\"\n");
+    assert_eq!(got, ["bad.toml:1:11: `version` must be 1"]);
+}
+
+#[test]
+fn fields_of_a_null_expansion_are_not_missing_columns() {
+    let mapping = compile(&format!(
+        "{BASE}\ncustomerProfile.team = [{{ email = \"parentcontactid.emailaddress1\" }}]\n"
+    ));
+    let headers = Headers::new(
+        ["Id", "Name", "Customer", "parentcontactid"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    );
+    assert!(
+        mapping
+            .check_columns(&headers, Path::new("page.json"))
+            .is_empty()
     );
 }

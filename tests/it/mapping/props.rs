@@ -79,3 +79,62 @@ proptest! {
         prop_assert!(parse_bool(&word, &words).is_err());
     }
 }
+
+/// The shipped template, to mutate.
+fn template_text() -> String {
+    std::fs::read_to_string(super::root().join("mappings/template.toml")).unwrap_or_default()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn any_mapping_text_loads_or_reports_without_panicking(text in "(?s).{0,300}") {
+        let _ = referral_sync::mapping::Mapping::from_str(std::path::Path::new("fuzz.toml"), &text, &[]);
+    }
+
+    #[test]
+    fn cut_or_edited_templates_load_or_report_without_panicking(
+        cut in 0usize..8000,
+        at in 0usize..8000,
+        insert in prop::sample::select(vec!["", "[", "]", "{", "\"", "=", "\n[fields]\n", "x = 1\n", "[[fields.team]]\n", "map = 3\n"]),
+    ) {
+        let text = template_text();
+        let cut = cut.min(text.len());
+        let at = at.min(cut);
+        let (Some(head), Some(tail)) = (text.get(..at), text.get(at..cut)) else {
+            return Ok(());
+        };
+        let edited = format!("{head}{insert}{tail}");
+        let _ = referral_sync::mapping::Mapping::from_str(std::path::Path::new("fuzz.toml"), &edited, &[]);
+    }
+
+    #[test]
+    fn wrong_value_types_are_reported_not_panics(
+        key in prop::sample::select(vec!["external_id", "fields", "filter", "lookups", "tables", "connected", "version"]),
+        value in prop::sample::select(vec!["3", "[]", "[1, 2]", "\"x\"", "{}", "{ a = 1 }", "true", "[{ column = 1 }]"]),
+    ) {
+        let text = format!("{key} = {value}\n");
+        let result = referral_sync::mapping::Mapping::from_str(std::path::Path::new("fuzz.toml"), &text, &[]);
+        prop_assert!(result.is_err());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_cell_text_maps_or_fails_without_panicking(values in prop::collection::vec("(?s).{0,24}", 18)) {
+        let root = super::root();
+        let overrides = [("accounts".to_string(), root.join("samples/template/accounts.csv"))];
+        let mapping = referral_sync::mapping::Mapping::load_with_lookups(
+            &root.join("mappings/template.toml"),
+            &overrides,
+        )
+        .map_err(|d| TestCaseError::fail(d.to_string()))?;
+        let headers: Vec<&str> = mapping.columns().iter().map(String::as_str).collect();
+        let cells: Vec<&str> = values.iter().map(String::as_str).take(headers.len()).collect();
+        let row = super::row(&headers, &cells);
+        let _ = super::map(&mapping, &row);
+    }
+}

@@ -333,3 +333,34 @@ async fn concurrent_creates_under_latency_are_each_kept_once() -> TestResult {
     assert_eq!(sandbox.stats().await?["duplicate_external_ids"], 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn serve_runs_on_a_given_listener_until_its_shutdown_future() -> TestResult {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let server = tokio::spawn(referral_sync::sandbox::serve(
+        SandboxConfig::default(),
+        listener,
+        shutdown,
+    ));
+    let client = http_client(Duration::from_secs(10))?;
+    let stats: Value = client
+        .get(format!("http://{addr}/sandbox/stats"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(stats["referrals"], 0);
+    let _ = stop.send(());
+    server.await??;
+    let after = client
+        .get(format!("http://{addr}/sandbox/stats"))
+        .send()
+        .await;
+    assert!(after.is_err(), "still serving after shutdown");
+    Ok(())
+}

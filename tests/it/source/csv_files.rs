@@ -283,3 +283,95 @@ fn dynamics_columns_of_a_resaved_csv_get_stable_names() {
     assert_eq!(text(&rows[1], "Est. Revenue"), "99.5");
     assert_eq!(rows[1].row, 3);
 }
+
+#[test]
+fn open_all_reports_an_input_that_vanished_before_its_turn() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    for path in [&a, &b] {
+        std::fs::write(path, "Topic\nx\n").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let source = source::open_all(&[a, b.clone()], &SourceOptions::default());
+    let mut source = source.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(source.next(), Some(Ok(_))));
+    std::fs::remove_file(&b).unwrap_or_else(|e| panic!("{e}"));
+    let err = match source.next() {
+        Some(Err(e)) => e,
+        other => panic!("expected a row error, got {other:?}"),
+    };
+    assert_eq!(err.file.as_path(), b.as_path());
+    assert!(
+        err.to_string().contains("cannot read this input any more"),
+        "{err}"
+    );
+    assert!(source.next().is_none());
+}
+
+#[test]
+fn real_account_exports() {
+    for (name, count, column) in [
+        (
+            "d365-demo-generator_Account.csv",
+            33,
+            "Address 1: State/Province",
+        ),
+        ("sfdc-data-cloud-workshop_Account.csv", 22, "BillingCountry"),
+    ] {
+        let Some(path) = real_export(name) else {
+            return;
+        };
+        let rows = read_ok(&path, &SourceOptions::default());
+        assert_eq!(rows.len(), count, "{name}");
+        assert!(rows.iter().all(|r| r.get(column).is_some()), "{name}");
+    }
+}
+
+#[test]
+fn invalid_utf8_after_the_first_64_kib_is_a_row_error() {
+    let mut bytes = b"Topic,Customer,Amount\n".to_vec();
+    for i in 0..4000 {
+        bytes.extend(format!("Deal {i},Contoso,{i}\n").as_bytes());
+    }
+    bytes.extend(b"Caf\xe9,Soci\xe9t\xe9,1\nLast,Fabrikam,2\n");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("late-windows1252.csv");
+    std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let results = read_all(&path, &SourceOptions::default());
+    assert_eq!(results.len(), 4002);
+    let err = results[4000]
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        err.contains("late-windows1252.csv:row 4002: Topic: invalid UTF-8"),
+        "{err}"
+    );
+    assert!(err.contains("--encoding windows-1252"), "{err}");
+    assert!(results[4001].is_ok());
+}
+
+#[test]
+fn delimiter_is_detected_on_the_given_header_row() {
+    let opts = SourceOptions {
+        header_row: Some(3),
+        ..SourceOptions::default()
+    };
+    let rows = read_ok(&fixture("semicolon-header-in-row-3.csv"), &opts);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(text(&rows[0], "Amount"), "1,5");
+    assert_eq!(text(&rows[0], "Notes"), "x, y");
+    assert_eq!(rows[0].row, 4);
+}
+
+#[test]
+fn utf16_without_bom_needs_the_encoding_flag() {
+    let content = "Topic\tCustomer\r\nÉclair\tZürich AG\r\n";
+    let bytes: Vec<u8> = content.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("utf16le-no-bom.txt");
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+    let rows = read_ok(&path, &with_encoding("utf-16le"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(text(&rows[0], "Customer"), "Zürich AG");
+}

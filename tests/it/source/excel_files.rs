@@ -136,7 +136,7 @@ fn header_in_row_2() -> Result<Vec<u8>, XlsxError> {
     let sheet = workbook.add_worksheet();
     let date_format = Format::new().set_num_format("yyyy-mm-dd");
     sheet.write_string(0, 0, "Opportunities exported by admin")?;
-    for (c, header) in ["Topic", "Close Date", "Amount", "Won", "Lookup"]
+    for (c, header) in ["Topic", "Close Date", "Amount", "Won", "Lookup", "Call at"]
         .iter()
         .enumerate()
     {
@@ -156,6 +156,8 @@ fn header_in_row_2() -> Result<Vec<u8>, XlsxError> {
     )?;
     sheet.write_string(5, 0, "Gamma")?;
     sheet.write_number(5, 2, -0.25)?;
+    let time_format = Format::new().set_num_format("hh:mm");
+    sheet.write_datetime_with_format(5, 5, &ExcelDateTime::from_hms(7, 30, 0)?, &time_format)?;
     Ok(buffer(workbook))
 }
 
@@ -180,19 +182,16 @@ fn header_row_is_detected_below_a_title_or_given() {
         );
         assert_eq!(alpha.get("Amount"), Some(&Cell::Int(1_000_000)));
         assert_eq!(alpha.get("Won"), Some(&Cell::Bool(true)));
-        let err = results[1]
-            .as_ref()
-            .err()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        assert!(
-            err.contains("header-in-row-2.xlsx:row 5: Lookup: error cell #N/A"),
-            "{err}"
-        );
+        // The error cell stays in its row; the mapping fails the row if it reads the cell.
+        let beta = results[1].as_ref().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(beta.row, 5);
+        assert_eq!(beta.get("Lookup"), Some(&Cell::Error("#N/A".to_owned())));
+        assert_eq!(text(beta, "Topic"), "Beta");
         let gamma = results[2].as_ref().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(gamma.row, 6);
         assert_eq!(gamma.get("Amount"), Some(&Cell::Float(-0.25)));
         assert_eq!(gamma.get("Close Date"), Some(&Cell::Empty));
+        assert_eq!(text(gamma, "Call at"), "7:30:00", "a time of day is text");
     }
 }
 
@@ -351,4 +350,89 @@ fn dynamics_columns_without_data_rows_follow_dynamics_order() {
         headers.names().get(6).map(String::as_str),
         Some(dynamics::MODIFIED_ON)
     );
+}
+
+/// A minimal OpenDocument spreadsheet, built by hand (rust_xlsxwriter writes only xlsx):
+/// a hidden first sheet, then dates, floats and a time as ODS stores them.
+fn ods_workbook() -> Vec<u8> {
+    let cell = |kind: &str, attrs: &str, text: &str| {
+        format!(
+            r#"<table:table-cell office:value-type="{kind}" {attrs}><text:p>{text}</text:p></table:table-cell>"#
+        )
+    };
+    let row = |cells: Vec<String>| format!("<table:table-row>{}</table:table-row>", cells.concat());
+    let header = row(vec![
+        cell("string", "", "Topic"),
+        cell("string", "", "Close Date"),
+        cell("string", "", "Amount"),
+        cell("string", "", "Call length"),
+    ]);
+    let data = row(vec![
+        cell("string", "", "Alpha"),
+        cell("date", r#"office:date-value="2024-01-31""#, "01/31/24"),
+        cell("float", r#"office:value="1200""#, "1200"),
+        cell("time", r#"office:time-value="PT01H30M00S""#, "01:30:00"),
+    ]);
+    let timed = row(vec![
+        cell("string", "", "Beta"),
+        cell(
+            "date",
+            r#"office:date-value="2024-02-01T09:15:00""#,
+            "02/01/24 09:15",
+        ),
+        cell("float", r#"office:value="0.5""#, "0.5"),
+    ]);
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" office:version="1.2">
+<office:automatic-styles><style:style style:name="hidden" style:family="table"><style:table-properties table:display="false"></style:table-properties></style:style></office:automatic-styles>
+<office:body><office:spreadsheet>
+<table:table table:name="Lists" table:style-name="hidden">{}</table:table>
+<table:table table:name="Opportunities">{header}{data}{timed}</table:table>
+</office:spreadsheet></office:body></office:document-content>"#,
+        row(vec![cell("string", "", "secret")])
+    );
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let entries = [
+        ("mimetype", "application/vnd.oasis.opendocument.spreadsheet".to_owned()),
+        ("content.xml", content),
+        (
+            "META-INF/manifest.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">
+<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>
+<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
+</manifest:manifest>"#
+                .to_owned(),
+        ),
+    ];
+    for (name, text) in entries {
+        out.start_file(name, stored)
+            .unwrap_or_else(|e| panic!("{e}"));
+        out.write_all(text.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    out.finish().unwrap_or_else(|e| panic!("{e}")).into_inner()
+}
+
+#[test]
+fn ods_dates_numbers_and_hidden_sheets() {
+    let (_dir, path) = save("opportunities.ods", &ods_workbook());
+    let rows = read_ok(&path, &SourceOptions::default());
+    assert_eq!(rows.len(), 2, "the hidden sheet is skipped");
+    assert_eq!(text(&rows[0], "Topic"), "Alpha");
+    assert_eq!(
+        rows[0].get("Close Date"),
+        Some(&Cell::Date(date(2024, 1, 31)))
+    );
+    assert_eq!(rows[0].get("Amount"), Some(&Cell::Int(1200)));
+    assert_eq!(text(&rows[0], "Call length"), "PT01H30M00S");
+    assert_eq!(
+        rows[1].get("Close Date"),
+        Some(&Cell::DateTime(date(2024, 2, 1).at(9, 15, 0, 0)))
+    );
+    assert_eq!(rows[1].get("Amount"), Some(&Cell::Float(0.5)));
+    assert_eq!(rows[1].get("Call length"), Some(&Cell::Empty));
 }

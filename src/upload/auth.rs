@@ -1,0 +1,440 @@
+//! Where the bearer token comes from: a static token, or OAuth against an AAD v1-style token
+//! endpoint, refreshed before it expires and once more when the API answers 401.
+//!
+//! Sources, first match wins: `--token-file` (trimmed), `--oauth-file` (a `KEY=value` file that
+//! must not be readable by group or others), `PARTNER_API_TOKEN`, then OAuth settings from the
+//! environment (`PARTNER_CLIENT_ID`, `PARTNER_CLIENT_SECRET`, … or `--token-url`). Keys of the
+//! settings file fill the settings first; the environment fills what the file leaves out.
+//!
+//! The grant follows from the settings: a refresh token gives `refresh_token`, a user name and
+//! password give `password`, else a client secret gives `client_credentials`. AAD v1 answers
+//! numbers as strings (`"expires_in":"3600"`); both forms are accepted. A rotated refresh token
+//! in an answer replaces the old one.
+//!
+//! Concurrent callers share one refresh: the cache sits behind an async mutex, and whoever
+//! holds it while the token is stale fetches the new one; the others then find it fresh.
+//! Credentials live only in [`Secret`]s; no error carries a token, a secret or a response body
+//! of the token endpoint.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod files;
+
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use self::files::read_token_file;
+pub use self::files::{parse_settings, read_settings_file};
+use crate::cli::ApiArgs;
+use crate::upload::secret::Secret;
+
+/// The resource (audience) of Partner Center tokens.
+pub const DEFAULT_RESOURCE: &str = "https://api.partner.microsoft.com";
+/// Refresh this long before the token expires (at most half its lifetime).
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+const SETTING_KEYS: [&str; 7] = [
+    "TENANT",
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "REFRESH_TOKEN",
+    "USERNAME",
+    "PASSWORD",
+    "RESOURCE",
+];
+
+/// Why no token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(
+        "no API credentials: set PARTNER_API_TOKEN, pass --token-file, or configure OAuth \
+         (--oauth-file, or PARTNER_CLIENT_ID with --token-url or PARTNER_TENANT)"
+    )]
+    NotConfigured,
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is empty")]
+    Empty { path: PathBuf },
+    #[error(
+        "{path}: mode {mode:04o} lets other users read these credentials; run `chmod 600 {path}`"
+    )]
+    Permissions { path: PathBuf, mode: u32 },
+    #[error("{path}:{line}: {message}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("OAuth settings: {0}")]
+    Settings(String),
+    #[error("token request to {url} failed: {source}")]
+    Transport {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("token endpoint {url} answered HTTP {status}: {code}: {description}")]
+    Rejected {
+        url: String,
+        status: u16,
+        code: String,
+        description: String,
+    },
+    #[error("token endpoint {url} answered an unreadable body: {message}")]
+    Decode { url: String, message: String },
+    #[error("the token holds characters that cannot be sent in an HTTP header")]
+    InvalidToken,
+    #[error("the API rejected the token (HTTP 401) and a static token cannot be refreshed")]
+    StaticRejected,
+}
+
+/// OAuth settings, validated enough to pick a grant.
+#[derive(Debug, Clone)]
+pub struct OAuthSettings {
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub refresh_token: Option<Secret>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub resource: String,
+    /// Refresh this long before expiry (capped at half the token's lifetime).
+    pub refresh_margin: Duration,
+}
+
+/// Supplies bearer tokens; cheap to clone, shared by all workers.
+#[derive(Debug, Clone)]
+pub struct TokenSource {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Static(Secret),
+    OAuth(Box<OAuth>),
+}
+
+#[derive(Debug)]
+struct OAuth {
+    settings: OAuthSettings,
+    http: reqwest::Client,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    token: Option<Secret>,
+    refresh_at: Option<Instant>,
+    refresh_token: Option<Secret>,
+}
+
+impl TokenSource {
+    /// A token that never changes.
+    pub fn fixed(token: Secret) -> Self {
+        TokenSource {
+            inner: Arc::new(Inner::Static(token)),
+        }
+    }
+
+    /// OAuth with these settings; `timeout` bounds each token request.
+    pub fn oauth(settings: OAuthSettings, timeout: Duration) -> Result<Self, AuthError> {
+        grant_of(&settings)?;
+        crate::upload::client::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|source| AuthError::Transport {
+                url: settings.token_url.clone(),
+                source,
+            })?;
+        let cache = Cache {
+            refresh_token: settings.refresh_token.clone(),
+            ..Cache::default()
+        };
+        Ok(TokenSource {
+            inner: Arc::new(Inner::OAuth(Box::new(OAuth {
+                settings,
+                http,
+                cache: Mutex::new(cache),
+            }))),
+        })
+    }
+
+    /// Build from the command line and the process environment.
+    pub fn from_args(args: &ApiArgs) -> Result<Self, AuthError> {
+        Self::from_args_with_env(args, &|key| std::env::var(key).ok())
+    }
+
+    /// Build from the command line and an environment lookup (tests pass their own).
+    pub fn from_args_with_env(
+        args: &ApiArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, AuthError> {
+        let timeout = Duration::try_from_secs_f64(args.timeout).unwrap_or(Duration::from_secs(30));
+        if let Some(path) = &args.token_file {
+            return Ok(Self::fixed(read_token_file(path)?));
+        }
+        let file = match &args.oauth_file {
+            Some(path) => read_settings_file(path)?,
+            None => BTreeMap::new(),
+        };
+        if args.oauth_file.is_none() {
+            let token = env("PARTNER_API_TOKEN").map(|t| t.trim().to_owned());
+            if let Some(token) = token.filter(|t| !t.is_empty()) {
+                return Ok(Self::fixed(Secret::new(token)));
+            }
+        }
+        let settings = oauth_settings(args, &file, env)?;
+        Self::oauth(settings, timeout)
+    }
+
+    /// Whether a rejected token can be replaced (OAuth) or not (static).
+    pub fn can_refresh(&self) -> bool {
+        matches!(*self.inner, Inner::OAuth(_))
+    }
+
+    /// A token that is valid for at least the refresh margin.
+    pub async fn token(&self) -> Result<Secret, AuthError> {
+        match &*self.inner {
+            Inner::Static(token) => Ok(token.clone()),
+            Inner::OAuth(oauth) => {
+                let mut cache = oauth.cache.lock().await;
+                let fresh = cache.refresh_at.is_some_and(|at| Instant::now() < at);
+                match (&cache.token, fresh) {
+                    (Some(token), true) => Ok(token.clone()),
+                    _ => oauth.fetch(&mut cache).await,
+                }
+            }
+        }
+    }
+
+    /// The API answered 401 to `rejected`: get a new token, unless another caller already did.
+    pub async fn refresh_rejected(&self, rejected: &Secret) -> Result<Secret, AuthError> {
+        match &*self.inner {
+            Inner::Static(_) => Err(AuthError::StaticRejected),
+            Inner::OAuth(oauth) => {
+                let mut cache = oauth.cache.lock().await;
+                match &cache.token {
+                    Some(token) if token != rejected => Ok(token.clone()),
+                    _ => oauth.fetch(&mut cache).await,
+                }
+            }
+        }
+    }
+}
+
+/// OAuth settings from the settings file (first) and the environment (`PARTNER_<KEY>`).
+fn oauth_settings(
+    args: &ApiArgs,
+    file: &BTreeMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<OAuthSettings, AuthError> {
+    let setting = |key: &str| {
+        file.get(key)
+            .cloned()
+            .or_else(|| env(&format!("PARTNER_{key}")))
+            .filter(|v| !v.trim().is_empty())
+    };
+    let Some(client_id) = setting("CLIENT_ID") else {
+        return Err(match (&args.oauth_file, &args.token_url) {
+            (None, None) => AuthError::NotConfigured,
+            _ => AuthError::Settings("CLIENT_ID is not set".into()),
+        });
+    };
+    let token_url = match (&args.token_url, setting("TENANT")) {
+        (Some(url), _) => url.clone(),
+        (None, tenant) => format!(
+            "https://login.microsoftonline.com/{}/oauth2/token",
+            tenant.as_deref().unwrap_or("common")
+        ),
+    };
+    Ok(OAuthSettings {
+        token_url,
+        client_id,
+        client_secret: setting("CLIENT_SECRET").map(Secret::new),
+        refresh_token: setting("REFRESH_TOKEN").map(Secret::new),
+        username: setting("USERNAME"),
+        password: setting("PASSWORD").map(Secret::new),
+        resource: setting("RESOURCE").unwrap_or_else(|| DEFAULT_RESOURCE.to_owned()),
+        refresh_margin: DEFAULT_REFRESH_MARGIN,
+    })
+}
+
+/// The grant a set of settings calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    RefreshToken,
+    Password,
+    ClientCredentials,
+}
+
+fn grant_of(settings: &OAuthSettings) -> Result<Grant, AuthError> {
+    if settings.refresh_token.is_some() {
+        Ok(Grant::RefreshToken)
+    } else if settings.username.is_some() && settings.password.is_some() {
+        Ok(Grant::Password)
+    } else if settings.client_secret.is_some() {
+        Ok(Grant::ClientCredentials)
+    } else {
+        Err(AuthError::Settings(
+            "CLIENT_ID needs REFRESH_TOKEN, USERNAME and PASSWORD, or CLIENT_SECRET".into(),
+        ))
+    }
+}
+
+/// A number that AAD v1 may send as a string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Number {
+    Int(u64),
+    Text(String),
+}
+
+impl Number {
+    fn get(&self) -> Option<u64> {
+        match self {
+            Number::Int(n) => Some(*n),
+            Number::Text(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    expires_in: Option<Number>,
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenRefusal {
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+impl OAuth {
+    /// Ask the token endpoint for a new token and keep it (and a rotated refresh token).
+    async fn fetch(&self, cache: &mut Cache) -> Result<Secret, AuthError> {
+        let started = Instant::now();
+        let refresh = cache.refresh_token.clone();
+        let form = self.form(refresh.as_ref())?;
+        let (status, body) = self.post(&form).await?;
+        tracing::debug!(
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "token request"
+        );
+        let url = self.settings.token_url.clone();
+        if !(200..300).contains(&status) {
+            return Err(refusal(url, status, &body));
+        }
+        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| AuthError::Decode {
+            url: url.clone(),
+            message: format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
+        })?;
+        if answer.access_token.trim().is_empty() {
+            return Err(AuthError::Decode {
+                url,
+                message: "access_token is empty".into(),
+            });
+        }
+        let lifetime = answer
+            .expires_in
+            .as_ref()
+            .and_then(Number::get)
+            .unwrap_or(3600);
+        // A lifetime beyond a day is taken as a day (and cannot overflow the clock).
+        let lifetime = Duration::from_secs(lifetime.min(86_400));
+        let margin = self.settings.refresh_margin.min(lifetime / 2);
+        let token = Secret::new(answer.access_token);
+        cache.token = Some(token.clone());
+        cache.refresh_at = Some(started + (lifetime - margin));
+        if let Some(rotated) = answer.refresh_token.filter(|t| !t.is_empty()) {
+            cache.refresh_token = Some(Secret::new(rotated));
+        }
+        Ok(token)
+    }
+
+    /// The form of a token request: a refresh token when there is one, else the settings' grant.
+    fn form<'a>(
+        &'a self,
+        refresh: Option<&'a Secret>,
+    ) -> Result<Vec<(&'a str, &'a str)>, AuthError> {
+        let s = &self.settings;
+        let mut form = vec![
+            ("client_id", s.client_id.as_str()),
+            ("resource", s.resource.as_str()),
+        ];
+        if let Some(secret) = &s.client_secret {
+            form.push(("client_secret", secret.expose()));
+        }
+        match (refresh, grant_of(s)?) {
+            (Some(token), _) => {
+                form.extend([
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.expose()),
+                ]);
+            }
+            (None, Grant::Password) => form.extend([
+                ("grant_type", "password"),
+                ("scope", "openid"),
+                ("username", s.username.as_deref().unwrap_or_default()),
+                ("password", s.password.as_ref().map_or("", Secret::expose)),
+            ]),
+            (None, _) => form.push(("grant_type", "client_credentials")),
+        }
+        Ok(form)
+    }
+
+    /// POST the form; the status and the body of the answer.
+    async fn post(&self, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>), AuthError> {
+        let url = &self.settings.token_url;
+        let transport = |e: reqwest::Error| AuthError::Transport {
+            url: url.clone(),
+            source: e.without_url(),
+        };
+        let response = self
+            .http
+            .post(url)
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(transport)?;
+        Ok((status, body.to_vec()))
+    }
+}
+
+/// The error for a non-2xx token answer; only AAD's `error` and `error_description` are kept.
+fn refusal(url: String, status: u16, body: &[u8]) -> AuthError {
+    let parsed: Option<TokenRefusal> = serde_json::from_slice(body).ok();
+    let (code, description) = match parsed {
+        Some(r) => (r.error, r.error_description),
+        None => (None, None),
+    };
+    let description: String = description
+        .unwrap_or_else(|| "(no description)".into())
+        .chars()
+        .take(1024)
+        .collect();
+    AuthError::Rejected {
+        url,
+        status,
+        code: code.unwrap_or_else(|| "unknown".into()),
+        description,
+    }
+}

@@ -1,0 +1,163 @@
+//! Listing: the pages of a referral listing, following `@odata.nextLink` on the API host.
+
+use std::collections::HashSet;
+
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+use super::types::{ApiReferral, json_of};
+use super::{ApiClient, ApiError};
+
+/// Percent-encode a query value, keeping OData's readable characters.
+pub(super) fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~'(),/:$@".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The pages of a listing; follows `@odata.nextLink`.
+#[derive(Debug)]
+pub struct Pages {
+    client: ApiClient,
+    next: Option<Url>,
+    seen: HashSet<String>,
+}
+
+impl Pages {
+    pub(super) fn new(client: ApiClient, first: Url) -> Self {
+        Pages {
+            client,
+            next: Some(first),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// The next page, or `None` after the last one.
+    pub async fn next_page(&mut self) -> Result<Option<Vec<ApiReferral>>, ApiError> {
+        let Some(url) = self.next.take() else {
+            return Ok(None);
+        };
+        self.seen.insert(url.as_str().to_owned());
+        let call = self.client.call(Method::GET, url);
+        let answer = self.client.execute(&call).await?;
+        let json = json_of(&call, &answer)?;
+        let decode = |json_path: &str, message: String| {
+            ApiError::decode(&call.method, call.url.path(), json_path, message)
+        };
+        let Some(values) = json.get("value").and_then(Value::as_array) else {
+            return Err(decode("$.value", "expected an array of referrals".into()));
+        };
+        let mut page = Vec::with_capacity(values.len());
+        for (index, value) in values.iter().enumerate() {
+            let referral = ApiReferral::from_json(value.clone())
+                .map_err(|m| decode(&format!("$.value[{index}]"), m))?;
+            page.push(referral);
+        }
+        if let Some(link) = json.get("@odata.nextLink").filter(|v| !v.is_null()) {
+            let link = link
+                .as_str()
+                .ok_or_else(|| decode("$['@odata.nextLink']", "expected a string".into()))?;
+            let next = self
+                .resolve(link)
+                .map_err(|m| decode("$['@odata.nextLink']", m))?;
+            if self.seen.contains(next.as_str()) {
+                return Err(decode(
+                    "$['@odata.nextLink']",
+                    format!("{next} repeats an earlier page"),
+                ));
+            }
+            self.next = Some(next);
+        }
+        Ok(Some(page))
+    }
+
+    /// A nextLink as a URL on the API's own host.
+    fn resolve(&self, link: &str) -> Result<Url, String> {
+        let base = &self.client.inner.referrals;
+        let mut next = base
+            .join(link)
+            .map_err(|e| format!("{link:?} is not a URL: {e}"))?;
+        let away = || {
+            format!(
+                "{link:?} points away from {}; the token is not sent there",
+                base.origin().ascii_serialization()
+            )
+        };
+        if next.host_str() != base.host_str() {
+            return Err(away());
+        }
+        if next.scheme() != base.scheme() {
+            if base.scheme() != "https" || next.scheme() != "http" || next.port().is_some() {
+                return Err(away());
+            }
+            next.set_scheme("https").map_err(|()| away())?;
+            next.set_port(base.port()).map_err(|()| away())?;
+        }
+        if next.port_or_known_default() != base.port_or_known_default() {
+            return Err(away());
+        }
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::upload::auth::TokenSource;
+    use crate::upload::client::ClientConfig;
+    use crate::upload::retry::RetryPolicy;
+    use crate::upload::secret::Secret;
+
+    fn pages(api_url: &str) -> Pages {
+        let config = ClientConfig {
+            api_url: api_url.into(),
+            timeout: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+        };
+        let client =
+            ApiClient::new(config, TokenSource::fixed(Secret::new("t")), None).expect("client");
+        let first = client.referrals_url().clone();
+        Pages::new(client, first)
+    }
+
+    #[test]
+    fn links_on_the_api_host_are_followed_as_given() {
+        let pages = pages("https://api.partner.microsoft.com");
+        let next = pages
+            .resolve("https://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=a");
+        assert_eq!(
+            next.map(String::from).ok().as_deref(),
+            Some("https://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=a")
+        );
+        let relative = pages.resolve("/v1.0/engagements/referrals?$skiptoken=b");
+        assert_eq!(
+            relative.map(String::from).ok().as_deref(),
+            Some("https://api.partner.microsoft.com/v1.0/engagements/referrals?$skiptoken=b")
+        );
+    }
+
+    #[test]
+    fn the_docs_http_link_is_upgraded_and_other_hosts_refused() {
+        let pages = pages("https://api.partner.microsoft.com");
+        let docs = pages.resolve("http://api.partner.microsoft.com/v1.0/referrals?$skiptoken=c");
+        assert_eq!(
+            docs.map(String::from).ok().as_deref(),
+            Some("https://api.partner.microsoft.com/v1.0/referrals?$skiptoken=c")
+        );
+        for link in [
+            "https://evil.example/v1.0/engagements/referrals",
+            "https://api.partner.microsoft.com:8443/x",
+            "http://api.partner.microsoft.com:8080/x",
+        ] {
+            assert!(pages.resolve(link).is_err(), "{link}");
+        }
+    }
+}
