@@ -218,9 +218,10 @@ pub struct UploadArgs {
     /// The SQLite ledger that records every referral created.
     #[arg(long, default_value = "referral-sync.db")]
     pub ledger: PathBuf,
-    /// Requests per second, shared by all workers (retries included).
-    #[arg(long, default_value_t = 10.0)]
-    pub rate: f64,
+    /// Requests per second, shared by all workers (retries included) [default: 10; with
+    /// `--adaptive` and no `--rate`: start at 200 and find the server's limit].
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Requests that may be sent at once before the rate applies.
     #[arg(long, default_value_t = 1)]
     pub burst: u32,

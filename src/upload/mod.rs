@@ -39,6 +39,9 @@ pub use self::retry_command::retry_command;
 /// halves on every 429 until it finds the server's limit.
 const ADAPTIVE_START: f64 = 200.0;
 
+/// Requests per second when `--rate` is not given.
+const DEFAULT_RATE: f64 = 10.0;
+
 /// The validated settings every sending command shares.
 pub struct SendSettings {
     pub rate: f64,
@@ -69,12 +72,11 @@ impl SendSettings {
 
 /// `upload`: see the command's `--help`.
 pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
-    let rate_given = std::env::args().any(|a| a == "--rate" || a.starts_with("--rate="));
     let settings = SendSettings {
-        rate: if args.adaptive && !rate_given {
-            ADAPTIVE_START
-        } else {
-            args.rate
+        rate: match (args.rate, args.adaptive) {
+            (Some(rate), _) => rate,
+            (None, true) => ADAPTIVE_START,
+            (None, false) => DEFAULT_RATE,
         },
         burst: args.burst,
         adaptive: args.adaptive,
@@ -111,7 +113,7 @@ pub(crate) struct Session {
     _lock: LedgerLock,
     ledger: Ledger,
     reads: Ledger,
-    run: ledger::RunId,
+    command: String,
 }
 
 impl Session {
@@ -119,22 +121,22 @@ impl Session {
         let args: Vec<String> = std::env::args().collect();
         let command = ledger::redact_args(&args);
         let lock = ledger::lock_with_command(path, &command)?;
-        let mut ledger = Ledger::open(path)?;
+        let ledger = Ledger::open(path)?;
         let reads = Ledger::open(path)?;
-        let run = ledger.start_run(&command)?;
         Ok(Session {
             _lock: lock,
             ledger,
             reads,
-            run,
+            command,
         })
     }
 
-    pub(crate) async fn run<I>(self, setup: RunSetup, feed: Feed<I>) -> Result<RunEnd, Error>
+    /// Record the run, carry it out, and record how it ended.
+    pub(crate) async fn run<I>(mut self, setup: RunSetup, feed: Feed<I>) -> Result<RunEnd, Error>
     where
         I: Iterator<Item = crate::mapping::RowOutcome> + Send + 'static,
     {
-        let run = self.run;
+        let run = self.ledger.start_run(&self.command)?;
         let (end, mut ledger) = upload_records(setup, self.ledger, self.reads, run, feed).await?;
         let counts = serde_json::to_string(&end.summary).unwrap_or_default();
         ledger.finish_run(run, &counts, end.exit as i32)?;
