@@ -28,6 +28,8 @@ TOKEN_ENV = {"PARTNER_API_TOKEN": "bench-token"}
 
 # Every command run, in order, for the "exact commands" section of the results.
 COMMANDS = []
+# The sandbox logs opened by this process.
+LOGS = set()
 
 
 def log(message):
@@ -96,15 +98,27 @@ class Sandbox:
         OUT.mkdir(parents=True, exist_ok=True)
         cmd = [BIN, "sandbox", "--listen", "127.0.0.1:0", *flags]
         record(cmd)
-        self.stderr = open(OUT / f"{name}.log", "w")
+        # A restart under the same name (on the same state) appends to the first one's log.
+        self.stderr = open(OUT / f"{name}.log", "a" if name in LOGS else "w")
+        LOGS.add(name)
+        # Its own session: no terminal or process-group signal meant for this script reaches it.
         self.proc = subprocess.Popen([str(c) for c in cmd], stdout=subprocess.PIPE,
-                                     stderr=self.stderr, text=True)
+                                     stderr=self.stderr, stdin=subprocess.DEVNULL, text=True,
+                                     start_new_session=True)
         line = self.proc.stdout.readline().strip()
         match = re.fullmatch(r"listening on (http://\S+)", line)
         if not match:
             self.stop()
             raise RuntimeError(f"sandbox did not start: first line {line!r}")
         self.url = match.group(1)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def check_alive(self):
+        """Fail loudly when the sandbox has gone (a measure against a dead peer means nothing)."""
+        require(self.alive(), f"the sandbox at {self.url} exited ({self.proc.returncode}) "
+                              "during the measurement; see its log in bench/out/")
 
     def stats(self):
         with urllib.request.urlopen(f"{self.url}/sandbox/stats", timeout=30) as response:
