@@ -74,12 +74,12 @@ def build():
 
 
 def export_file(rows, fmt, seed=1):
-    """The generated export of `rows` rows (made once; a newer generator remakes it)."""
+    """The generated export of `rows` rows (made once; an edit of the generator remakes it)."""
     DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / f"opportunities-{rows}-s{seed}.{fmt}"
-    generator = EXAMPLES / "gen_exports"
-    if not path.exists() or path.stat().st_mtime < generator.stat().st_mtime:
-        run([generator, "--rows", rows, "--format", fmt, "--seed", seed, "--out", path])
+    source = ROOT / "examples" / "gen_exports.rs"
+    if not path.exists() or path.stat().st_mtime < source.stat().st_mtime:
+        run([EXAMPLES / "gen_exports", "--rows", rows, "--format", fmt, "--seed", seed, "--out", path])
     return path
 
 
