@@ -65,14 +65,35 @@ pub enum Command {
     /// Show what the ledger holds: records per state, recent runs, oldest pending and failed.
     Status(StatusArgs),
     /// Write a CSV report of failed, synced or all mapped records.
+    ///
+    /// One row per record, by externalReferenceId; --failures holds exactly the failed
+    /// records, --successes exactly the synced ones. Columns (stable): externalReferenceId,
+    /// referralId, engagementId, connectedReferralId, state, failureKind, attempts,
+    /// lastHttpStatus, lastErrorCode, lastErrorMessage, sourceFile, sourceRow, updatedAt,
+    /// syncedAt, lastRun.
     Report(ReportArgs),
     /// Compare the export, the ledger and the API, and report every difference.
+    ///
+    /// Lists every referral of the API (all pages) and finds: records in the export never
+    /// synced; records changed in the CRM since their sync; ledger records missing from the
+    /// API; orphans (partner referrals with an exported externalReferenceId the ledger lacks;
+    /// --adopt records them, under the ledger's lock); status drift (closed on one side, open
+    /// on the other, or closed differently); and ledger records gone from the export. Prints
+    /// a table of counts (or --json); --output FILE.csv|FILE.json writes every finding.
     ///
     /// Exits 0 when everything is in sync, 1 when anything drifted.
     Reconcile(ReconcileArgs),
     /// Remove a record from the ledger (the referral in Partner Center is left alone).
+    ///
+    /// The next upload treats the row as new. Recorded in the ledger's audit table; takes the
+    /// ledger's lock (exit 4 while a run holds it).
     Forget(ForgetArgs),
     /// Point a ledger record at an existing referral id.
+    ///
+    /// Unless --offline, the referral is read from the API first: it must exist and carry this
+    /// externalReferenceId or none. The next upload sends the record's full payload to it.
+    /// Recorded in the ledger's audit table; takes the ledger's lock (exit 4 while a run holds
+    /// it).
     Relink(RelinkArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
@@ -328,12 +349,22 @@ pub struct ReconcileArgs {
     /// Write every finding to this file (`.csv` or `.json`).
     #[arg(long)]
     pub output: Option<PathBuf>,
+    /// Print the counts and every finding as JSON on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Read a mapping's lookup from this file instead of the one the mapping names, as
+    /// `NAME=PATH` (e.g. `--lookup account=Account.csv`); repeatable.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub lookup: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct ForgetArgs {
     /// The record's externalReferenceId.
     pub external_id: String,
+    /// Why, for the ledger's audit table (default: "forget command").
+    #[arg(long)]
+    pub reason: Option<String>,
     /// The SQLite ledger.
     #[arg(long, default_value = "referral-sync.db")]
     pub ledger: PathBuf,
@@ -345,6 +376,15 @@ pub struct RelinkArgs {
     pub external_id: String,
     /// The referral id it belongs to.
     pub referral_id: String,
+    /// Why, for the ledger's audit table (default: "relink command").
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Do not read the referral from the API first (by default relink checks that it exists
+    /// and carries this externalReferenceId or none).
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
     /// The SQLite ledger.
     #[arg(long, default_value = "referral-sync.db")]
     pub ledger: PathBuf,

@@ -38,6 +38,8 @@ impl Ledger {
     }
 
     /// Point a record at another referral id, with an audit row. Returns the old referral id.
+    /// `found`: the engagementId and eTag the API gave for the referral, when it was asked
+    /// (`relink --offline` does not ask; they stay empty and the next upload reads them).
     ///
     /// The record becomes `synced`; the engagementId, connected referral, eTags and the open
     /// request (all of the old referral) are cleared, and so is the payload hash: the next
@@ -47,18 +49,20 @@ impl Ledger {
         &mut self,
         external_id: &str,
         referral_id: &str,
+        found: Option<(Option<&str>, Option<&str>)>,
         reason: &str,
     ) -> Result<Option<String>, LedgerError> {
+        let (engagement_id, etag) = found.unwrap_or((None, None));
         self.audited("relink a record", |tx, path| {
             let old = current_referral(tx, path, external_id)?;
             tx.execute(
-                "UPDATE records SET referral_id = ?2, state = 'synced', engagement_id = NULL,
-                     connected_referral_id = NULL, etag = NULL, connected_etag = NULL,
+                "UPDATE records SET referral_id = ?2, state = 'synced', engagement_id = ?4,
+                     connected_referral_id = NULL, etag = ?5, connected_etag = NULL,
                      payload_hash = NULL, failure_kind = NULL, step = NULL, request_id = NULL,
                      last_http_status = NULL, last_error_code = NULL,
                      last_error_message = NULL, updated_at = ?3, synced_at = ?3
                  WHERE external_id = ?1",
-                params![external_id, referral_id, now_text()],
+                params![external_id, referral_id, now_text(), engagement_id, etag],
             )?;
             audit(
                 tx,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::client::{ApiClient, ApiError, ApiReferral, Recovery};
-use super::diff::{patch_ops, payload_hash};
+use super::diff::{diff, patch_ops, payload_hash};
 use super::plan::Plan;
 use super::summary::{Counters, bump};
 use crate::ledger::{
@@ -142,8 +142,13 @@ impl Engine {
                 referral_id,
                 etag,
                 base,
+                connected_id,
+                stored_hash,
             } => {
-                self.update(&job, referral_id, etag.as_deref(), base.as_ref())
+                let connected = connected_id
+                    .as_deref()
+                    .filter(|_| connected_changed(&job, base.as_ref(), stored_hash.as_deref()));
+                self.update(&job, referral_id, etag.as_deref(), base.as_ref(), connected)
                     .await
             }
         };
@@ -294,15 +299,18 @@ impl Engine {
             return Ok(());
         }
         // The referral itself may be behind the export: diff it against the API's copy.
-        self.update(job, referral_id, referral.etag(), None).await
+        self.update(job, referral_id, referral.etag(), None, None)
+            .await
     }
 
+    /// Bring the referral (and, when `connected` is given, the connected referral) up to date.
     async fn update(
         &self,
         job: &Job,
         referral_id: &str,
         etag: Option<&str>,
         base: Option<&Value>,
+        connected: Option<&str>,
     ) -> Result<(), Outcome> {
         let record = &job.record;
         let (current, mut etag) = match base {
@@ -320,9 +328,17 @@ impl Engine {
         let mut ops = patch_ops(&current, &record.referral)
             .map_err(|e| Outcome::Failed(Failure::row("invalidTransition", format!("{e}"))))?;
         if ops.is_empty() {
+            let touched = match connected {
+                Some(id) => self.sync_connected(job, id).await?,
+                None => false,
+            };
             self.mark_synced_ids(job, referral_id, etag.as_deref(), &job.hash)
                 .await?;
-            bump(&self.counters.unchanged);
+            bump(if touched {
+                &self.counters.updated
+            } else {
+                &self.counters.unchanged
+            });
             return Ok(());
         }
         self.mark_in_flight(job, Step::Update, Uuid::new_v4(), &record.referral, None)
@@ -331,6 +347,9 @@ impl Engine {
         loop {
             match self.client.patch(referral_id, &ops, etag.as_deref()).await {
                 Ok(updated) => {
+                    if let Some(id) = connected {
+                        self.sync_connected(job, id).await?;
+                    }
                     let new_etag = updated.etag.clone().or_else(|| {
                         updated
                             .referral
@@ -364,6 +383,35 @@ impl Engine {
                 Err(err) => return Err(Outcome::Failed(self.api_failure_of(&err))),
             }
         }
+    }
+
+    /// Patch the connected referral's fields (its notes for Microsoft, its requirements…) to
+    /// what the export now says. Status is left to Microsoft, who owns that referral's side.
+    /// Returns whether anything was sent.
+    async fn sync_connected(&self, job: &Job, connected_id: &str) -> Result<bool, Outcome> {
+        let Some(wanted) = &job.record.connected else {
+            return Ok(false);
+        };
+        let api = self
+            .client
+            .get(connected_id)
+            .await
+            .map_err(|e| self.api_failure(&e))?;
+        let mut wanted = wanted.clone();
+        if let Some(object) = wanted.as_object_mut() {
+            for key in ["status", "substatus", "engagementId", "externalReferenceId"] {
+                object.remove(key);
+            }
+        }
+        let ops = diff(api.json(), &wanted);
+        if ops.is_empty() {
+            return Ok(false);
+        }
+        self.client
+            .patch(connected_id, &ops, api.etag())
+            .await
+            .map_err(|e| self.api_failure(&e))?;
+        Ok(true)
     }
 
     fn api_failure(&self, err: &ApiError) -> Outcome {
@@ -483,6 +531,19 @@ fn source_of(record: &MappedRecord) -> SourceLocation {
     SourceLocation {
         file: record.file.display().to_string(),
         row: record.row,
+    }
+}
+
+/// Whether a shared record's connected referral may have changed since its last sync: the
+/// stored hash no longer matches the referral last synced with the export's connected part
+/// (or nothing certain is known).
+fn connected_changed(job: &Job, base: Option<&Value>, stored_hash: Option<&str>) -> bool {
+    let Some(connected) = &job.record.connected else {
+        return false;
+    };
+    match (base, stored_hash) {
+        (Some(base), Some(stored)) => payload_hash(base, Some(connected)) != stored,
+        _ => true,
     }
 }
 

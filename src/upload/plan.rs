@@ -32,6 +32,10 @@ pub enum Plan {
         referral_id: String,
         etag: Option<String>,
         base: Option<Value>,
+        /// For a shared referral: the connected referral, and the hash last synced, which
+        /// tell whether the connected referral's fields changed too.
+        connected_id: Option<String>,
+        stored_hash: Option<String>,
     },
 }
 
@@ -78,6 +82,8 @@ pub fn plan(entry: Option<&LedgerRecord>, record: &MappedRecord, hash: &str) -> 
         } else {
             stored_payload(entry)
         },
+        connected_id: entry.connected_referral_id.clone(),
+        stored_hash: entry.payload_hash.clone(),
     }
 }
 

@@ -1,5 +1,5 @@
-//! `retry`: resend the records whose last attempt failed, from the payloads the ledger
-//! stored, with the same guarantees as `upload` (a create that may have been applied is
+//! `retry`: resend the records whose last attempt failed (or that a crashed run left in
+//! flight), from the payloads the ledger stored, with the same guarantees as `upload` (a create that may have been applied is
 //! looked up before it is sent again).
 
 use std::path::PathBuf;
@@ -27,7 +27,12 @@ pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
         breaker: 50,
     };
     settings.check()?;
-    let failed = Ledger::open_existing(&args.ledger)?.failed(args.all)?;
+    // Records a crashed run left in flight are resent too: each job looks its record up on
+    // the API before sending anything.
+    let ledger = Ledger::open_existing(&args.ledger)?;
+    let mut failed = ledger.in_flight()?;
+    failed.extend(ledger.failed(args.all)?);
+    drop(ledger);
     let mut jobs = Vec::with_capacity(failed.len());
     for record in &failed {
         match job_of(record) {
@@ -80,6 +85,8 @@ fn job_of(record: &LedgerRecord) -> Option<Job> {
                 referral_id: referral_id.clone(),
                 etag: record.etag.clone(),
                 base: None,
+                connected_id: None,
+                stored_hash: None,
             },
         ),
         (_, None) => (

@@ -8,3 +8,4 @@ mod referral;
 mod sandbox;
 mod source;
 mod upload;
+mod upload_run;

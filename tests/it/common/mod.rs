@@ -1,3 +1,5 @@
 //! Helpers shared by the integration tests.
 
+pub mod api;
 pub mod sandbox;
+pub mod upload;

@@ -94,21 +94,28 @@ fn relink_points_at_the_new_referral_and_clears_the_old_ones_details() {
     ledger
         .mark_in_flight(in_flight("A-1", Step::Update, run))
         .unwrap();
-    let old = ledger.relink("A-1", "ref-new", "merged by hand").unwrap();
+    let old = ledger
+        .relink(
+            "A-1",
+            "ref-new",
+            Some((Some("eng-9"), Some("\"e9\""))),
+            "merged by hand",
+        )
+        .unwrap();
     assert_eq!(old.as_deref(), Some("ref-A-1"));
     let record = ledger.get("A-1").unwrap().unwrap();
     assert_eq!(record.state, State::Synced);
     assert_eq!(record.referral_id.as_deref(), Some("ref-new"));
     assert_eq!(
         (record.payload_hash, record.etag, record.engagement_id),
-        (None, None, None)
+        (None, Some("\"e9\"".to_owned()), Some("eng-9".to_owned()))
     );
     assert_eq!((record.request_id, record.step), (None, None));
     let audit = ledger.audit_log().unwrap();
     assert_eq!(audit[0].action, "relink");
     assert_eq!(audit[0].new_referral_id.as_deref(), Some("ref-new"));
 
-    let err = ledger.relink("nobody", "ref-x", "typo").unwrap_err();
+    let err = ledger.relink("nobody", "ref-x", None, "typo").unwrap_err();
     assert!(err.to_string().contains("nobody"), "{err}");
 }
 
