@@ -30,8 +30,26 @@ impl Record {
 pub struct Store {
     records: HashMap<String, Record>,
     request_ids: HashMap<String, String>,
+    /// How many referrals each engagement has (connected creates check it; a scan of every
+    /// referral made large sandboxes slow down as they filled).
+    engagements: HashMap<String, usize>,
     next_seq: u64,
     file: Option<StateFile>,
+}
+
+/// Count `body`'s engagement in `index` (`delta` +1 when it arrives, -1 when it leaves).
+fn count_engagement(index: &mut HashMap<String, usize>, body: &Value, arrives: bool) {
+    let Some(engagement) = body.get("engagementId").and_then(Value::as_str) else {
+        return;
+    };
+    if arrives {
+        *index.entry(engagement.to_owned()).or_default() += 1;
+    } else if let Some(n) = index.get_mut(engagement) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            index.remove(engagement);
+        }
+    }
 }
 
 impl Store {
@@ -39,6 +57,7 @@ impl Store {
         Store {
             records: HashMap::new(),
             request_ids: HashMap::new(),
+            engagements: HashMap::new(),
             next_seq: 1,
             file: None,
         }
@@ -50,6 +69,7 @@ impl Store {
         let mut store = Store::in_memory();
         for (id, seq, body) in loaded.referrals {
             store.next_seq = store.next_seq.max(seq.saturating_add(1));
+            count_engagement(&mut store.engagements, &body, true);
             store.records.insert(id, Record { seq, body });
         }
         store.request_ids.extend(loaded.request_ids);
@@ -72,9 +92,7 @@ impl Store {
 
     /// Whether any referral belongs to this engagement.
     pub fn has_engagement(&self, engagement_id: &str) -> bool {
-        self.records
-            .values()
-            .any(|r| r.str_field("engagementId") == Some(engagement_id))
+        self.engagements.contains_key(engagement_id)
     }
 
     /// The referral an earlier create with this `MS-RequestId` made, if it still exists.
@@ -103,6 +121,10 @@ impl Store {
             self.request_ids
                 .insert(request_id.to_string(), id.to_string());
         }
+        count_engagement(&mut self.engagements, &body, true);
+        if let Some(old) = self.records.get(id) {
+            count_engagement(&mut self.engagements, &old.body, false);
+        }
         let record = self
             .records
             .entry(id.to_string())
@@ -118,6 +140,8 @@ impl Store {
         if let Some(file) = &self.file {
             file.upsert(id, record.seq, &body)?;
         }
+        count_engagement(&mut self.engagements, &record.body, false);
+        count_engagement(&mut self.engagements, &body, true);
         record.body = body;
         Ok(Some(record))
     }
@@ -128,7 +152,13 @@ impl Store {
             file.remove(id)?;
         }
         self.request_ids.retain(|_, referral| referral != id);
-        Ok(self.records.remove(id).is_some())
+        match self.records.remove(id) {
+            Some(old) => {
+                count_engagement(&mut self.engagements, &old.body, false);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     /// Delete everything.
@@ -138,6 +168,7 @@ impl Store {
         }
         self.records.clear();
         self.request_ids.clear();
+        self.engagements.clear();
         Ok(())
     }
 
@@ -191,6 +222,23 @@ mod tests {
         assert!(store.remove("1")?);
         assert!(store.by_request_id("req").is_none());
         assert!(!store.remove("1")?);
+        Ok(())
+    }
+
+    #[test]
+    fn engagements_are_known_while_one_of_their_referrals_lives() -> rusqlite::Result<()> {
+        let mut store = Store::in_memory();
+        assert!(!store.has_engagement("E"));
+        store.insert("1", json!({"id": "1", "engagementId": "E"}), None)?;
+        store.insert("2", json!({"id": "2", "engagementId": "E"}), None)?;
+        assert!(store.has_engagement("E"));
+        assert!(store.remove("1")?);
+        assert!(store.has_engagement("E"));
+        assert!(store.remove("2")?);
+        assert!(!store.has_engagement("E"));
+        store.insert("3", json!({"id": "3", "engagementId": "F"}), None)?;
+        store.clear()?;
+        assert!(!store.has_engagement("F"));
         Ok(())
     }
 }
