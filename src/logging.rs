@@ -12,7 +12,7 @@ pub fn init(format: LogFormat, quiet: bool, sandbox_log: bool) {
     let default = match (quiet, sandbox_log) {
         (true, _) => "warn",
         (false, true) => "info",
-        (false, false) => "info,referral_sync::sandbox=warn",
+        (false, false) => "info,referral_sync::sandbox=warn,sandbox::access=warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
