@@ -207,7 +207,7 @@ impl Engine {
                 self.connected_step(job, &referral, connected, engagement.as_deref(), adopted)
                     .await?;
             }
-            None => self.mark_synced(job, &referral, None, &job.hash).await?,
+            None => self.mark_synced(job, &referral, None).await?,
         }
         bump(&self.counters.created);
         Ok(())
@@ -262,8 +262,7 @@ impl Engine {
                 .await
                 .map_err(|e| self.api_failure(&e))?,
         };
-        self.mark_synced(job, referral, Some(&made), &job.hash)
-            .await
+        self.mark_synced(job, referral, Some(&made)).await
     }
 
     /// The Shared referral exists but its connected referral does not (an earlier run stopped
@@ -332,7 +331,7 @@ impl Engine {
                 Some(id) => self.sync_connected(job, id).await?,
                 None => false,
             };
-            self.mark_synced_ids(job, referral_id, etag.as_deref(), &job.hash)
+            self.mark_synced_ids(job, referral_id, etag.as_deref())
                 .await?;
             bump(if touched {
                 &self.counters.updated
@@ -356,7 +355,7 @@ impl Engine {
                             .as_ref()
                             .and_then(|r| r.etag().map(str::to_owned))
                     });
-                    self.mark_synced_ids(job, referral_id, new_etag.as_deref(), &job.hash)
+                    self.mark_synced_ids(job, referral_id, new_etag.as_deref())
                         .await?;
                     bump(&self.counters.updated);
                     return Ok(());
@@ -374,7 +373,7 @@ impl Engine {
                         Outcome::Failed(Failure::row("invalidTransition", format!("{e}")))
                     })?;
                     if ops.is_empty() {
-                        self.mark_synced_ids(job, referral_id, etag.as_deref(), &job.hash)
+                        self.mark_synced_ids(job, referral_id, etag.as_deref())
                             .await?;
                         bump(&self.counters.unchanged);
                         return Ok(());
@@ -476,42 +475,50 @@ impl Engine {
         self.writer.send(op).wait().await.map_err(Outcome::Ledger)
     }
 
+    /// Record `referral` (and the connected one) as holding the job's payload.
     async fn mark_synced(
         &self,
         job: &Job,
         referral: &ApiReferral,
         connected: Option<&ApiReferral>,
-        hash: &str,
     ) -> Result<(), Outcome> {
-        let op = WriteOp::Synced(Synced {
-            external_id: job.record.external_id.clone(),
-            referral_id: referral.id().to_owned(),
-            engagement_id: referral.engagement_id().map(str::to_owned),
-            connected_referral_id: connected.map(|c| c.id().to_owned()),
-            etag: referral.etag().map(str::to_owned),
-            connected_etag: connected.and_then(|c| c.etag().map(str::to_owned)),
-            payload_hash: hash.to_owned(),
-            payload: job.record.referral.to_string(),
-            run: self.run,
-        });
-        self.writer.send(op).wait().await.map_err(Outcome::Ledger)
+        self.write_synced(
+            job,
+            referral.id(),
+            referral.etag(),
+            referral.engagement_id(),
+            connected,
+        )
+        .await
     }
 
+    /// Record an existing referral, known by id and eTag, as holding the job's payload.
     async fn mark_synced_ids(
         &self,
         job: &Job,
         referral_id: &str,
         etag: Option<&str>,
-        hash: &str,
+    ) -> Result<(), Outcome> {
+        self.write_synced(job, referral_id, etag, None, None).await
+    }
+
+    /// The one place a `synced` mark is written (ids left `None` keep what the ledger has).
+    async fn write_synced(
+        &self,
+        job: &Job,
+        referral_id: &str,
+        etag: Option<&str>,
+        engagement_id: Option<&str>,
+        connected: Option<&ApiReferral>,
     ) -> Result<(), Outcome> {
         let op = WriteOp::Synced(Synced {
             external_id: job.record.external_id.clone(),
             referral_id: referral_id.to_owned(),
-            engagement_id: None,
-            connected_referral_id: None,
+            engagement_id: engagement_id.map(str::to_owned),
+            connected_referral_id: connected.map(|c| c.id().to_owned()),
             etag: etag.map(str::to_owned),
-            connected_etag: None,
-            payload_hash: hash.to_owned(),
+            connected_etag: connected.and_then(|c| c.etag().map(str::to_owned)),
+            payload_hash: job.hash.clone(),
             payload: job.record.referral.to_string(),
             run: self.run,
         });

@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 
-use super::diff::payload_hash;
 use crate::ledger::{LedgerRecord, State, Step};
 use crate::mapping::MappedRecord;
 
@@ -37,11 +36,6 @@ pub enum Plan {
         connected_id: Option<String>,
         stored_hash: Option<String>,
     },
-}
-
-/// The hash stored for `record` once it is synced.
-pub fn record_hash(record: &MappedRecord) -> String {
-    payload_hash(&record.referral, record.connected.as_ref())
 }
 
 /// Decide what to do with `record`, given its ledger entry (`None`: never seen).
