@@ -24,7 +24,7 @@ pub enum Raw<'a> {
     DateTime(DateTime),
 }
 
-impl Raw<'_> {
+impl<'a> Raw<'a> {
     /// The value as text, as a template or a value map sees it (trimmed; integral floats
     /// without `.0`; dates ISO).
     pub fn text(&self) -> Cow<'_, str> {
@@ -36,6 +36,15 @@ impl Raw<'_> {
             Raw::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
             Raw::Date(d) => Cow::Owned(d.to_string()),
             Raw::DateTime(dt) => Cow::Owned(dt.strftime("%Y-%m-%dT%H:%M:%S").to_string()),
+        }
+    }
+
+    /// The value as text, as [`Raw::text`] gives it, keeping what the value borrows.
+    pub fn into_text(self) -> Cow<'a, str> {
+        match self {
+            Raw::Text(Cow::Borrowed(s)) => Cow::Borrowed(s.trim()),
+            Raw::Text(Cow::Owned(s)) if s.trim().len() == s.len() => Cow::Owned(s),
+            other => Cow::Owned(other.text().into_owned()),
         }
     }
 
@@ -76,6 +85,14 @@ const CURRENCY_SYMBOLS: &[char] = &['$', '€', '£', '¥', '₹', '₩', '₽',
 /// Parse a decimal such as `1,234.50`, `$ 1 234,50` (with `decimal_comma`), `(12.00)` or
 /// `USD 12`. Thousands separators must group digits by three.
 pub fn parse_decimal(text: &str, decimal_comma: bool) -> Result<f64, String> {
+    match plain_decimal(text.trim(), decimal_comma) {
+        Some(value) => Ok(value),
+        None => decimal_rules(text, decimal_comma),
+    }
+}
+
+/// `parse_decimal` by its full rules.
+fn decimal_rules(text: &str, decimal_comma: bool) -> Result<f64, String> {
     let fail = || format!("expected a decimal number, got {text:?}");
     let mut s = text.trim();
     let mut negative = false;
@@ -121,6 +138,26 @@ pub fn parse_decimal(text: &str, decimal_comma: bool) -> Result<f64, String> {
         return Err(fail());
     }
     Ok(if negative { -value } else { value })
+}
+
+/// The common case of `parse_decimal`, without its copies: digits with at most one decimal
+/// point (`160555`, `333602.5`), digits at both ends. `None` sends anything else through the
+/// full rules.
+fn plain_decimal(s: &str, decimal_comma: bool) -> Option<f64> {
+    let bytes = s.as_bytes();
+    let point = if decimal_comma { b',' } else { b'.' };
+    let ends_ok = bytes.first()?.is_ascii_digit() && bytes.last()?.is_ascii_digit();
+    let points = bytes.iter().filter(|&&b| b == point).count();
+    let plain = bytes.iter().all(|&b| b.is_ascii_digit() || b == point);
+    if !(ends_ok && plain && points <= 1) {
+        return None;
+    }
+    let value: f64 = if points == 1 && decimal_comma {
+        s.replacen(',', ".", 1).parse().ok()?
+    } else {
+        s.parse().ok()?
+    };
+    value.is_finite().then_some(value)
 }
 
 /// The digits of an integer part, with thousands separators removed; `None` when the
@@ -290,6 +327,18 @@ mod tests {
         assert!(parse_decimal("abc", false).is_err());
         assert!(parse_decimal("", false).is_err());
         assert!(parse_decimal("1.", false).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_plain_decimal_shortcut_agrees_with_the_full_rules(
+            text in "[0-9.,]{0,12}|[0-9]{1,400}",
+            decimal_comma in proptest::bool::ANY,
+        ) {
+            if let Some(fast) = plain_decimal(text.trim(), decimal_comma) {
+                proptest::prop_assert_eq!(Ok(fast), decimal_rules(&text, decimal_comma));
+            }
+        }
     }
 
     #[test]

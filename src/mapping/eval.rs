@@ -1,14 +1,18 @@
 //! Applying a compiled mapping to one row: read cells (or lookup rows, or templates),
 //! map and convert them, build the Referral payload in the fixed key order, and collect every
 //! failing field as a `Problem` instead of stopping at the first.
+//!
+//! The payload is an [`Out`] tree: text that needs no conversion is borrowed from the row,
+//! table outputs and literals from the mapping.
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use serde_json::{Number, Value};
 
 use super::compiled::{Builtin, Conversion, Filter, FilterTest, Leaf, Node, Piece, Source};
 use super::convert::{self, Raw};
 use super::load::Mapping;
+use super::out::Out;
 use super::outcome::Problem;
 use crate::source::{Cell, Row};
 
@@ -64,7 +68,7 @@ impl<'r> RowCtx<'r> {
         ctx
     }
 
-    fn read(&self, source: &Source) -> Result<Raw<'r>, ReadError> {
+    fn read(&self, source: &'r Source) -> Result<Raw<'r>, ReadError> {
         match source {
             Source::Column(id) => self.column(*id),
             Source::Lookup { lookup, index, .. } => {
@@ -79,7 +83,7 @@ impl<'r> RowCtx<'r> {
                     .map_err(ReadError::Cell)
             }
             Source::Literal(v) => Ok(match v {
-                Value::String(s) => Raw::Text(Cow::Owned(s.clone())),
+                Value::String(s) => Raw::Text(Cow::Borrowed(s)),
                 other => Raw::Text(Cow::Owned(other.to_string())),
             }),
             Source::Template(pieces) => self.template(pieces),
@@ -123,9 +127,9 @@ impl<'r> RowCtx<'r> {
     }
 
     /// A leaf's JSON value; `Ok(None)` leaves the member out.
-    pub fn leaf(&self, leaf: &Leaf) -> Result<Option<Value>, String> {
+    pub fn leaf(&self, leaf: &'r Leaf) -> Result<Option<Out<'r>>, String> {
         if let Source::Literal(v) = &leaf.source {
-            return Ok(Some(v.clone()));
+            return Ok(Some(Out::borrow(v)));
         }
         let raw = match self.read(&leaf.source) {
             Ok(raw) => raw,
@@ -143,13 +147,13 @@ impl<'r> RowCtx<'r> {
             };
         }
         if let Some(sep) = &leaf.split {
-            return split(leaf, &raw.text(), sep);
+            return split(leaf, raw.into_text(), sep);
         }
         map_convert(leaf, raw)
     }
 
     /// Evaluate a node; problems go to `problems`, the member is left out.
-    pub fn node(&self, node: &Node, problems: &mut Vec<Problem>) -> Option<Value> {
+    pub fn node(&self, node: &'r Node, problems: &mut Vec<Problem>) -> Option<Out<'r>> {
         match node {
             Node::Leaf(leaf) => match self.leaf(leaf) {
                 Ok(v) => v,
@@ -163,36 +167,36 @@ impl<'r> RowCtx<'r> {
                 }
             },
             Node::Object(members) => {
-                let mut map = Map::with_capacity(members.len());
-                self.members_into(members, &mut map, problems);
-                (!map.is_empty()).then_some(Value::Object(map))
+                let mut object = Vec::with_capacity(members.len());
+                self.members_into(members, &mut object, problems);
+                (!object.is_empty()).then_some(Out::Object(object))
             }
             Node::Groups(groups) => {
-                let items: Vec<Value> = groups
+                let items: Vec<Out<'r>> = groups
                     .iter()
                     .filter_map(|g| self.node(g, problems))
                     .collect();
-                (!items.is_empty()).then_some(Value::Array(items))
+                (!items.is_empty()).then_some(Out::Array(items))
             }
         }
     }
 
-    /// Evaluate an object's members into `map`.
+    /// Evaluate an object's members into `object`, in order.
     pub fn members_into(
         &self,
-        members: &[(&'static str, Node)],
-        map: &mut Map<String, Value>,
+        members: &'r [(&'static str, Node)],
+        object: &mut Vec<(&'r str, Out<'r>)>,
         problems: &mut Vec<Problem>,
     ) {
         for (name, child) in members {
             if let Some(v) = self.node(child, problems) {
-                map.insert((*name).to_string(), v);
+                object.push((name, v));
             }
         }
     }
 
     /// `Some(reason)` when a filter drops the row.
-    pub fn filtered(&self, filter: &Filter) -> Result<Option<String>, String> {
+    pub fn filtered(&self, filter: &'r Filter) -> Result<Option<String>, String> {
         let raw = match self.read(&filter.leaf.source) {
             Ok(raw) => raw,
             Err(ReadError::Lookup(e) | ReadError::Cell(e)) => return Err(e),
@@ -217,87 +221,115 @@ impl<'r> RowCtx<'r> {
 }
 
 /// A default or literal value; the empty string leaves the member out.
-fn non_empty(value: &Value) -> Option<Value> {
+fn non_empty(value: &Value) -> Option<Out<'_>> {
     match value {
         Value::String(s) if s.is_empty() => None,
-        other => Some(other.clone()),
+        other => Some(Out::borrow(other)),
     }
 }
 
 /// A delimited cell as an array of `{ "id": piece, …item }` objects.
-fn split(leaf: &Leaf, text: &str, sep: &str) -> Result<Option<Value>, String> {
+fn split<'r>(leaf: &'r Leaf, text: Cow<'r, str>, sep: &str) -> Result<Option<Out<'r>>, String> {
     let mut items = Vec::new();
-    for piece in text.split(sep).map(str::trim).filter(|p| !p.is_empty()) {
-        let Some(v) = map_convert(leaf, Raw::Text(Cow::Borrowed(piece)))? else {
+    let pieces = text.split(sep).map(str::trim).filter(|p| !p.is_empty());
+    for piece in pieces {
+        let piece = match &text {
+            Cow::Borrowed(whole) => Cow::Borrowed(subslice(whole, piece)),
+            Cow::Owned(_) => Cow::Owned(piece.to_owned()),
+        };
+        let Some(v) = map_convert(leaf, Raw::Text(piece))? else {
             continue;
         };
-        let mut obj = Map::new();
-        obj.insert(leaf.item_key.to_string(), v);
+        let mut object = Vec::with_capacity(1 + leaf.item.len());
+        object.push((leaf.item_key, v));
         for (k, extra) in &leaf.item {
-            obj.insert(k.clone(), extra.clone());
+            object.push((k.as_str(), Out::borrow(extra)));
         }
-        items.push(Value::Object(obj));
+        items.push(Out::Object(object));
     }
-    Ok((!items.is_empty()).then_some(Value::Array(items)))
+    Ok((!items.is_empty()).then_some(Out::Array(items)))
+}
+
+/// `part`, a slice of `whole`, with the lifetime of `whole`.
+fn subslice<'w>(whole: &'w str, part: &str) -> &'w str {
+    let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+    whole.get(start..start + part.len()).unwrap_or_default()
 }
 
 /// Apply the value map (if any), then the conversion.
-fn map_convert(leaf: &Leaf, raw: Raw<'_>) -> Result<Option<Value>, String> {
+fn map_convert<'r>(leaf: &'r Leaf, raw: Raw<'r>) -> Result<Option<Out<'r>>, String> {
     let Some(map) = &leaf.map else {
-        return convert_raw(&leaf.conversion, &raw).map(Some);
+        return convert_out(&leaf.conversion, raw).map(Some);
     };
     let text = raw.text();
     let found = match map.builtin {
-        Some(Builtin::Country) => crate::referral::country_code(&text).map(Value::from),
-        Some(Builtin::Currency) => crate::referral::currency_code(&text).map(Value::from),
-        None => map.get(&text).cloned(),
+        Some(Builtin::Country) => crate::referral::country_code(&text).map(Out::from),
+        Some(Builtin::Currency) => crate::referral::currency_code(&text).map(Out::from),
+        None => map.get(&text).map(Out::borrow),
     };
-    let out = found.or_else(|| map.default.clone()).ok_or_else(|| {
-        format!(
-            "{text:?} is not in table `{}` and the table has no default",
-            map.name
-        )
-    })?;
+    let out = found
+        .or_else(|| map.default.as_ref().map(Out::borrow))
+        .ok_or_else(|| {
+            format!(
+                "{text:?} is not in table `{}` and the table has no default",
+                map.name
+            )
+        })?;
     match out {
-        Value::String(s) if s.is_empty() => Ok(None),
-        Value::String(s) => convert_raw(&leaf.conversion, &Raw::Text(Cow::Owned(s))).map(Some),
+        Out::Text(s) if s.is_empty() => Ok(None),
+        Out::Text(s) => convert_out(&leaf.conversion, Raw::Text(s)).map(Some),
         other => Ok(Some(other)),
     }
 }
 
-/// Convert a raw value to JSON.
-pub fn convert_raw(conversion: &Conversion, raw: &Raw<'_>) -> Result<Value, String> {
-    match (conversion, raw) {
-        (Conversion::String, raw) => Ok(Value::String(raw.text().into_owned())),
-        (Conversion::Decimal { .. }, Raw::Int(i)) => Ok(Value::from(*i)),
-        (Conversion::Decimal { .. }, Raw::Float(f)) => convert::number_value(*f),
+impl From<&'static str> for Out<'_> {
+    fn from(text: &'static str) -> Self {
+        Out::Text(Cow::Borrowed(text))
+    }
+}
+
+/// Convert a raw value to JSON; text stays borrowed when it needs no conversion.
+fn convert_out<'r>(conversion: &Conversion, raw: Raw<'r>) -> Result<Out<'r>, String> {
+    let text = |s: String| Out::Text(Cow::Owned(s));
+    match (conversion, &raw) {
+        (Conversion::String, _) => Ok(Out::Text(raw.into_text())),
+        (Conversion::Decimal { .. }, Raw::Int(i)) => Ok(Out::Number(Number::from(*i))),
+        (Conversion::Decimal { .. }, Raw::Float(f)) => number(*f),
         (Conversion::Decimal { decimal_comma }, raw) => {
-            convert::number_value(convert::parse_decimal(&raw.text(), *decimal_comma)?)
+            number(convert::parse_decimal(&raw.text(), *decimal_comma)?)
         }
-        (Conversion::Integer, Raw::Int(i)) => Ok(Value::from(*i)),
+        (Conversion::Integer, Raw::Int(i)) => Ok(Out::Number(Number::from(*i))),
         (Conversion::Integer, Raw::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
-            Ok(Value::from(*f as i64))
+            Ok(Out::Number(Number::from(*f as i64)))
         }
-        (Conversion::Integer, raw) => convert::parse_integer(&raw.text()).map(Value::from),
-        (Conversion::Bool(_), Raw::Bool(b)) => Ok(Value::Bool(*b)),
-        (Conversion::Bool(words), raw) => convert::parse_bool(&raw.text(), words).map(Value::Bool),
-        (Conversion::Date { .. }, Raw::Date(d)) => Ok(Value::String(convert::date_utc(*d))),
-        (Conversion::Date { .. }, Raw::DateTime(dt)) => {
-            Ok(Value::String(convert::date_utc(dt.date())))
+        (Conversion::Integer, raw) => {
+            convert::parse_integer(&raw.text()).map(|i| Out::Number(Number::from(i)))
         }
+        (Conversion::Bool(_), Raw::Bool(b)) => Ok(Out::Bool(*b)),
+        (Conversion::Bool(words), raw) => convert::parse_bool(&raw.text(), words).map(Out::Bool),
+        (Conversion::Date { .. }, Raw::Date(d)) => Ok(text(convert::date_utc(*d))),
+        (Conversion::Date { .. }, Raw::DateTime(dt)) => Ok(text(convert::date_utc(dt.date()))),
         (Conversion::Date { formats }, raw) => {
-            convert::parse_date(&raw.text(), formats).map(|d| Value::String(convert::date_utc(d)))
+            convert::parse_date(&raw.text(), formats).map(|d| text(convert::date_utc(d)))
         }
         (Conversion::DateTime { tz, .. }, Raw::DateTime(dt)) => {
-            convert::civil_to_utc(*dt, tz).map(|ts| Value::String(convert::timestamp_utc(ts)))
+            convert::civil_to_utc(*dt, tz).map(|ts| text(convert::timestamp_utc(ts)))
         }
         (Conversion::DateTime { tz, .. }, Raw::Date(d)) => {
             convert::civil_to_utc(d.to_datetime(jiff::civil::Time::midnight()), tz)
-                .map(|ts| Value::String(convert::timestamp_utc(ts)))
+                .map(|ts| text(convert::timestamp_utc(ts)))
         }
         (Conversion::DateTime { formats, tz }, raw) => {
             convert::parse_datetime(&raw.text(), formats, tz)
-                .map(|ts| Value::String(convert::timestamp_utc(ts)))
+                .map(|ts| text(convert::timestamp_utc(ts)))
         }
+    }
+}
+
+/// A JSON number of a converted decimal.
+fn number<'r>(f: f64) -> Result<Out<'r>, String> {
+    match convert::number_value(f)? {
+        Value::Number(n) => Ok(Out::Number(n)),
+        other => Err(format!("{other} is not a number")),
     }
 }

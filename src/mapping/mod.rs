@@ -13,6 +13,7 @@ mod eval;
 mod load;
 mod lookup;
 mod maps;
+mod out;
 mod outcome;
 mod schema;
 mod sections;
@@ -27,5 +28,6 @@ pub use convert::{
 };
 pub use diag::{Diagnostic, Diagnostics};
 pub use load::Mapping;
-pub use outcome::{MappedRecord, Problem, RowFailure, RowOutcome, records};
+pub use out::Out;
+pub use outcome::{Evaluated, MappedRecord, Problem, RowFailure, RowOutcome, Rows, records};
 pub use schema::json_schema;

@@ -5,16 +5,18 @@
 //! row: mapped, skipped by a filter, or invalid with every failing field listed. Source
 //! row errors and repeated external ids become invalid outcomes; the run goes on.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::compiled::Node;
 use super::diag::Diagnostics;
 use super::eval::RowCtx;
 use super::load::Mapping;
+use super::out::Out;
 use super::seen::SeenIds;
 use crate::source::{Headers, Row, RowError, RowSource, SourceOptions};
 
@@ -95,7 +97,7 @@ pub fn records(
     mapping: &Mapping,
     inputs: &[PathBuf],
     opts: &SourceOptions,
-) -> Result<impl Iterator<Item = RowOutcome> + Send + use<>, crate::Error> {
+) -> Result<Rows, crate::Error> {
     let mut source = crate::source::open_all(inputs, opts)?;
     let mut first = None;
     let headers = match source.headers() {
@@ -121,7 +123,7 @@ pub fn records(
     if !missing.is_empty() {
         return Err(crate::Error::Mapping(missing));
     }
-    Ok(Driver {
+    Ok(Rows {
         mapping: mapping.clone(),
         source,
         first,
@@ -131,8 +133,9 @@ pub fn records(
     })
 }
 
-/// The iterator behind `records`.
-struct Driver {
+/// The rows of `records`: an iterator of owned outcomes, or, with [`Rows::next_with`], each
+/// row's payload lent to a closure before it is ever a `serde_json::Value`.
+pub struct Rows {
     mapping: Mapping,
     source: Box<dyn RowSource>,
     first: Option<Result<Row, RowError>>,
@@ -141,17 +144,68 @@ struct Driver {
     seen: SeenIds,
 }
 
-impl Iterator for Driver {
-    type Item = RowOutcome;
+/// What mapping one row yields, borrowing the row and the mapping.
+#[derive(Debug)]
+pub enum Evaluated<'r> {
+    /// A payload that passed validation.
+    Mapped {
+        external_id: Cow<'r, str>,
+        referral: Out<'r>,
+        connected: Option<Out<'r>>,
+    },
+    /// A filter dropped the row.
+    Skipped { reason: String },
+    /// The row's problems.
+    Invalid { problems: Vec<Problem> },
+}
 
-    fn next(&mut self) -> Option<RowOutcome> {
+impl Evaluated<'_> {
+    /// The owned outcome of a row.
+    pub fn into_outcome(self, row: &Row) -> RowOutcome {
+        let file = Arc::clone(&row.file);
+        let row = row.row;
+        match self {
+            Evaluated::Mapped {
+                external_id,
+                referral,
+                connected,
+            } => RowOutcome::Mapped(MappedRecord {
+                external_id: external_id.into_owned(),
+                referral: referral.to_value(),
+                connected: connected.as_ref().map(Out::to_value),
+                file,
+                row,
+            }),
+            Evaluated::Skipped { reason } => RowOutcome::Skipped { file, row, reason },
+            Evaluated::Invalid { problems } => RowOutcome::Invalid(RowFailure {
+                file,
+                row,
+                problems,
+            }),
+        }
+    }
+}
+
+impl Rows {
+    /// Map the next row and hand its outcome (and the row) to `f`; `None` at the end.
+    pub fn next_with<T>(&mut self, f: impl FnOnce(Evaluated<'_>, &Row) -> T) -> Option<T> {
         let next = match self.first.take() {
             Some(first) => first,
             None => self.source.next()?,
         };
         let row = match next {
             Ok(row) => row,
-            Err(e) => return Some(RowOutcome::Invalid(source_failure(e))),
+            Err(e) => {
+                let failure = source_failure(e);
+                let row = Row {
+                    file: Arc::clone(&failure.file),
+                    row: failure.row,
+                    headers: Arc::default(),
+                    values: Vec::new(),
+                };
+                let problems = failure.problems;
+                return Some(f(Evaluated::Invalid { problems }, &row));
+            }
         };
         if !self
             .headers
@@ -161,24 +215,29 @@ impl Iterator for Driver {
             self.cols = self.mapping.resolve(&row.headers);
             self.headers = Some(row.headers.clone());
         }
-        let outcome = self.mapping.map_row(&row, &self.cols);
-        Some(match outcome {
-            RowOutcome::Mapped(record) if !self.seen.insert(&record.external_id) => {
-                RowOutcome::Invalid(RowFailure {
-                    file: record.file,
-                    row: record.row,
+        let evaluated = match self.mapping.evaluate(&row, &self.cols) {
+            Evaluated::Mapped { external_id, .. } if !self.seen.insert(&external_id) => {
+                Evaluated::Invalid {
                     problems: vec![Problem {
                         column: self.mapping.external_id.label.clone(),
                         path: "externalReferenceId".into(),
                         message: format!(
-                            "{:?} was already used by an earlier row; external ids must be unique",
-                            record.external_id
+                            "{external_id:?} was already used by an earlier row; external ids must be unique"
                         ),
                     }],
-                })
+                }
             }
             other => other,
-        })
+        };
+        Some(f(evaluated, &row))
+    }
+}
+
+impl Iterator for Rows {
+    type Item = RowOutcome;
+
+    fn next(&mut self) -> Option<RowOutcome> {
+        self.next_with(|evaluated, row| evaluated.into_outcome(row))
     }
 }
 
@@ -203,23 +262,27 @@ impl Mapping {
     /// Map one row, given the positions of the mapping's columns in its header
     /// (`Mapping::resolve`). Duplicate external ids are the driver's business.
     pub fn map_row(&self, row: &Row, cols: &[Option<usize>]) -> RowOutcome {
+        self.evaluate(row, cols).into_outcome(row)
+    }
+
+    /// Map one row into a payload that borrows the row and the mapping.
+    pub fn evaluate<'r>(&'r self, row: &'r Row, cols: &'r [Option<usize>]) -> Evaluated<'r> {
         let ctx = RowCtx::new(self, row, cols);
         let mut problems = Vec::new();
         if let Some(reason) = self.skip_reason(&ctx, &mut problems) {
-            let (file, row) = (row.file.clone(), row.row);
-            return RowOutcome::Skipped { file, row, reason };
+            return Evaluated::Skipped { reason };
         }
         let external_id = self.external_id(&ctx, &mut problems);
         let members = match &self.fields {
             Node::Object(members) => members.as_slice(),
             Node::Leaf(_) | Node::Groups(_) => &[],
         };
-        let mut referral = Map::with_capacity(members.len() + 1);
+        let mut referral = Vec::with_capacity(members.len() + 1);
         if let Some(id) = &external_id {
-            referral.insert("externalReferenceId".into(), Value::String(id.clone()));
+            referral.push(("externalReferenceId", Out::Text(id.clone())));
         }
         ctx.members_into(members, &mut referral, &mut problems);
-        let referral = Value::Object(referral);
+        let referral = Out::Object(referral);
         let connected = self.connected(&ctx, &referral, &mut problems);
         if problems.is_empty() {
             self.validate("", &referral, &mut problems);
@@ -227,26 +290,19 @@ impl Mapping {
                 self.validate("connected.", c, &mut problems);
             }
         }
-        let (file, row) = (row.file.clone(), row.row);
         match (external_id, problems.is_empty()) {
-            (Some(external_id), true) => RowOutcome::Mapped(MappedRecord {
+            (Some(external_id), true) => Evaluated::Mapped {
                 external_id,
                 referral,
                 connected,
-                file,
-                row,
-            }),
-            _ => RowOutcome::Invalid(RowFailure {
-                file,
-                row,
-                problems,
-            }),
+            },
+            _ => Evaluated::Invalid { problems },
         }
     }
 
     /// Why the filters drop the row, if they do (a filter that cannot read its value is a
     /// problem of the row).
-    fn skip_reason(&self, ctx: &RowCtx<'_>, problems: &mut Vec<Problem>) -> Option<String> {
+    fn skip_reason<'r>(&'r self, ctx: &RowCtx<'r>, problems: &mut Vec<Problem>) -> Option<String> {
         for filter in &self.filters {
             match ctx.filtered(filter) {
                 Ok(None) => {}
@@ -262,10 +318,14 @@ impl Mapping {
     }
 
     /// The row's external id as text, or a problem.
-    fn external_id(&self, ctx: &RowCtx<'_>, problems: &mut Vec<Problem>) -> Option<String> {
+    fn external_id<'r>(
+        &'r self,
+        ctx: &RowCtx<'r>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Cow<'r, str>> {
         match ctx.leaf(&self.external_id) {
-            Ok(Some(Value::String(s))) => Some(s),
-            Ok(Some(other)) => Some(other.to_string()),
+            Ok(Some(Out::Text(s))) => Some(s),
+            Ok(Some(other)) => Some(Cow::Owned(other.to_value().to_string())),
             Ok(None) => None,
             Err(message) => {
                 problems.push(Problem {
@@ -280,31 +340,37 @@ impl Mapping {
 
     /// The connected Microsoft referral of a Shared referral: the partner's payload without
     /// its sync key and target, with the `[connected]` fields merged in.
-    fn connected(
-        &self,
-        ctx: &RowCtx<'_>,
-        referral: &Value,
+    fn connected<'r>(
+        &'r self,
+        ctx: &RowCtx<'r>,
+        referral: &Out<'r>,
         problems: &mut Vec<Problem>,
-    ) -> Option<Value> {
-        if referral.get("type").and_then(Value::as_str) != Some("Shared") {
+    ) -> Option<Out<'r>> {
+        if referral.get("type").and_then(Out::as_str) != Some("Shared") {
             return None;
         }
-        let mut out = referral.as_object()?.clone();
-        out.shift_remove("externalReferenceId");
-        out.shift_remove("inviteContext");
-        out.insert(
-            "target".into(),
-            serde_json::json!([{ "type": "BusinessProfileLocation", "id": "msft" }]),
-        );
-        if let Some(Value::Object(extra)) =
+        let Out::Object(members) = referral else {
+            return None;
+        };
+        let mut out: Vec<(&'r str, Out<'r>)> = members
+            .iter()
+            .filter(|(key, _)| !matches!(*key, "externalReferenceId" | "inviteContext"))
+            .cloned()
+            .collect();
+        let msft = Out::Object(vec![
+            ("type", Out::from("BusinessProfileLocation")),
+            ("id", Out::from("msft")),
+        ]);
+        set(&mut out, "target", Out::Array(vec![msft]));
+        if let Some(Out::Object(extra)) =
             self.connected.as_ref().and_then(|n| ctx.node(n, problems))
         {
             merge(&mut out, extra);
         }
-        Some(Value::Object(out))
+        Some(Out::Object(out))
     }
 
-    fn validate(&self, prefix: &str, payload: &Value, problems: &mut Vec<Problem>) {
+    fn validate(&self, prefix: &str, payload: &Out<'_>, problems: &mut Vec<Problem>) {
         for e in crate::referral::validate_create(payload) {
             let column = match self.labels.get(&e.path) {
                 Some(label) => label.clone(),
@@ -319,14 +385,21 @@ impl Mapping {
     }
 }
 
+/// Set the member `key`: in its place if present, else at the end.
+fn set<'r>(members: &mut Vec<(&'r str, Out<'r>)>, key: &'r str, value: Out<'r>) {
+    match members.iter_mut().find(|(name, _)| *name == key) {
+        Some((_, slot)) => *slot = value,
+        None => members.push((key, value)),
+    }
+}
+
 /// Deep-merge `extra` into `base`: objects merge member by member, anything else replaces.
-fn merge(base: &mut Map<String, Value>, extra: Map<String, Value>) {
+fn merge<'r>(base: &mut Vec<(&'r str, Out<'r>)>, extra: Vec<(&'r str, Out<'r>)>) {
     for (key, value) in extra {
-        match (base.get_mut(&key), value) {
-            (Some(Value::Object(b)), Value::Object(e)) => merge(b, e),
-            (_, value) => {
-                base.insert(key, value);
-            }
+        let existing = base.iter_mut().find(|(name, _)| *name == key);
+        match (existing, value) {
+            (Some((_, Out::Object(b))), Out::Object(e)) => merge(b, e),
+            (_, value) => set(base, key, value),
         }
     }
 }

@@ -1,16 +1,70 @@
-//! The raw-JSON checker behind the validators: walks a `serde_json::Value`, type-checks each
+//! The raw-JSON checker behind the validators: walks a JSON document, type-checks each
 //! field it is asked about and records every problem with its path.
 //!
 //! It works on the raw value rather than on `Referral` so that a string where a number should
 //! be is reported at its path instead of failing the whole parse. Paths are [`At`] values on
 //! the stack (a parent and a key or index) and become text only when a problem is recorded:
 //! a payload that passes costs no string building.
+//!
+//! Documents are anything that implements [`Json`]: a `serde_json::Value`, or the mapping's
+//! own payload tree, which is checked before it is ever turned into a `Value`.
 
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use super::FieldError;
+
+/// A JSON document the validators can read.
+pub trait Json: Sized {
+    /// An object of this document type.
+    type Object: JsonObject<Self> + ?Sized;
+    /// What this value is.
+    fn view(&self) -> View<'_, Self>;
+}
+
+/// The members of a JSON object, looked up by name.
+pub trait JsonObject<J> {
+    /// The member `key`, if present.
+    fn member(&self, key: &str) -> Option<&J>;
+    /// Whether the object has no member.
+    fn is_empty(&self) -> bool;
+}
+
+/// One JSON value as the validators see it.
+pub enum View<'a, J: Json> {
+    Null,
+    Bool(bool),
+    Number(&'a Number),
+    String(&'a str),
+    Array(&'a [J]),
+    Object(&'a J::Object),
+}
+
+impl Json for Value {
+    type Object = Map<String, Value>;
+
+    fn view(&self) -> View<'_, Self> {
+        match self {
+            Value::Null => View::Null,
+            Value::Bool(b) => View::Bool(*b),
+            Value::Number(n) => View::Number(n),
+            Value::String(s) => View::String(s),
+            Value::Array(items) => View::Array(items),
+            Value::Object(map) => View::Object(map),
+        }
+    }
+}
+
+impl JsonObject<Value> for Map<String, Value> {
+    fn member(&self, key: &str) -> Option<&Value> {
+        member(self, key)
+    }
+    fn is_empty(&self) -> bool {
+        Map::is_empty(self)
+    }
+}
 
 /// Whether a field must be present (and not null).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +117,20 @@ impl fmt::Display for At<'_> {
     }
 }
 
-/// Collects the problems of one document.
-#[derive(Debug, Default)]
-pub(super) struct Checker {
+/// Collects the problems of one document of type `J`.
+#[derive(Debug)]
+pub(super) struct Checker<J> {
     pub(super) errors: Vec<FieldError>,
+    document: PhantomData<fn(&J)>,
+}
+
+impl<J> Default for Checker<J> {
+    fn default() -> Self {
+        Checker {
+            errors: Vec::new(),
+            document: PhantomData,
+        }
+    }
 }
 
 /// The member `key` of `map`. Payload objects have a handful of members, and comparing
@@ -82,18 +146,18 @@ pub(super) fn member<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m V
 }
 
 /// The JSON kind of a value, for messages: `expected a string, got number`.
-pub(super) fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+pub(super) fn kind<J: Json>(value: &J) -> &'static str {
+    match value.view() {
+        View::Null => "null",
+        View::Bool(_) => "boolean",
+        View::Number(_) => "number",
+        View::String(_) => "string",
+        View::Array(_) => "array",
+        View::Object(_) => "object",
     }
 }
 
-impl Checker {
+impl<J: Json> Checker<J> {
     pub(super) fn push(&mut self, at: At<'_>, message: impl Into<String>) {
         self.errors.push(FieldError {
             path: at.to_string(),
@@ -102,33 +166,36 @@ impl Checker {
     }
 
     /// The field `at` names in `map`, or `None` if absent or null (reported when required).
-    fn field<'m>(
-        &mut self,
-        map: &'m Map<String, Value>,
-        at: At<'_>,
-        need: Need,
-    ) -> Option<&'m Value> {
-        match member(map, at.last_key()) {
-            None | Some(Value::Null) => {
+    fn field<'m>(&mut self, map: &'m J::Object, at: At<'_>, need: Need) -> Option<&'m J>
+    where
+        J: 'm,
+    {
+        match map.member(at.last_key()) {
+            Some(value) if !matches!(value.view(), View::Null) => Some(value),
+            _ => {
                 if need == Need::Required {
                     self.push(at, "is required");
                 }
                 None
             }
-            Some(value) => Some(value),
         }
     }
 
     /// An object field.
     pub(super) fn object<'m>(
         &mut self,
-        map: &'m Map<String, Value>,
+        map: &'m J::Object,
         at: At<'_>,
         need: Need,
-    ) -> Option<&'m Map<String, Value>> {
-        match self.field(map, at, need)? {
-            Value::Object(object) => Some(object),
-            other => {
+    ) -> Option<&'m J::Object>
+    where
+        J: 'm,
+    {
+        let value = self.field(map, at, need)?;
+        match value.view() {
+            View::Object(object) => Some(object),
+            _ => {
+                let other = value;
                 self.push(at, format!("expected an object, got {}", kind(other)));
                 None
             }
@@ -138,13 +205,18 @@ impl Checker {
     /// A string field.
     pub(super) fn string<'m>(
         &mut self,
-        map: &'m Map<String, Value>,
+        map: &'m J::Object,
         at: At<'_>,
         need: Need,
-    ) -> Option<&'m str> {
-        match self.field(map, at, need)? {
-            Value::String(text) => Some(text),
-            other => {
+    ) -> Option<&'m str>
+    where
+        J: 'm,
+    {
+        let value = self.field(map, at, need)?;
+        match value.view() {
+            View::String(text) => Some(text),
+            _ => {
+                let other = value;
                 self.push(at, format!("expected a string, got {}", kind(other)));
                 None
             }
@@ -152,18 +224,18 @@ impl Checker {
     }
 
     /// Several optional string fields of one object.
-    pub(super) fn strings(&mut self, map: &Map<String, Value>, parent: At<'_>, keys: &[&str]) {
+    pub(super) fn strings(&mut self, map: &J::Object, parent: At<'_>, keys: &[&str]) {
         for key in keys {
             self.string(map, parent.key(key), Need::Optional);
         }
     }
 
     /// Several optional boolean fields of one object.
-    pub(super) fn booleans(&mut self, map: &Map<String, Value>, parent: At<'_>, keys: &[&str]) {
+    pub(super) fn booleans(&mut self, map: &J::Object, parent: At<'_>, keys: &[&str]) {
         for key in keys {
             let at = parent.key(key);
             if let Some(other) = self.field(map, at, Need::Optional)
-                && !other.is_boolean()
+                && !matches!(other.view(), View::Bool(_))
             {
                 self.push(at, format!("expected true or false, got {}", kind(other)));
             }
@@ -173,14 +245,19 @@ impl Checker {
     /// An array field; `{}` counts as empty (the API's docs show `"ids": {}`) when `empty_object_ok`.
     fn array<'m>(
         &mut self,
-        map: &'m Map<String, Value>,
+        map: &'m J::Object,
         at: At<'_>,
         empty_object_ok: bool,
-    ) -> Option<&'m [Value]> {
-        match self.field(map, at, Need::Optional)? {
-            Value::Array(items) => Some(items),
-            Value::Object(object) if empty_object_ok && object.is_empty() => Some(&[]),
-            other => {
+    ) -> Option<&'m [J]>
+    where
+        J: 'm,
+    {
+        let value = self.field(map, at, Need::Optional)?;
+        match value.view() {
+            View::Array(items) => Some(items),
+            View::Object(object) if empty_object_ok && object.is_empty() => Some(&[]),
+            _ => {
+                let other = value;
                 self.push(at, format!("expected an array, got {}", kind(other)));
                 None
             }
@@ -191,13 +268,16 @@ impl Checker {
     /// reported here.
     pub(super) fn objects<'m>(
         &mut self,
-        map: &'m Map<String, Value>,
+        map: &'m J::Object,
         at: At<'_>,
         empty_object_ok: bool,
-    ) -> impl Iterator<Item = (usize, &'m Map<String, Value>)> + use<'m> {
+    ) -> impl Iterator<Item = (usize, &'m J::Object)> + use<'m, J>
+    where
+        J: 'm,
+    {
         let items = self.array(map, at, empty_object_ok).unwrap_or_default();
         for (index, item) in items.iter().enumerate() {
-            if !item.is_object() {
+            if !matches!(item.view(), View::Object(_)) {
                 let message = format!("expected an object, got {}", kind(item));
                 self.push(at.index(index), message);
             }
@@ -205,17 +285,23 @@ impl Checker {
         items
             .iter()
             .enumerate()
-            .filter_map(|(index, item)| item.as_object().map(|object| (index, object)))
+            .filter_map(|(index, item)| match item.view() {
+                View::Object(object) => Some((index, object)),
+                _ => None,
+            })
     }
 
     /// A string field whose value must be one of `allowed`.
     pub(super) fn one_of<'m>(
         &mut self,
-        map: &'m Map<String, Value>,
+        map: &'m J::Object,
         at: At<'_>,
         need: Need,
         allowed: &[&str],
-    ) -> Option<&'m str> {
+    ) -> Option<&'m str>
+    where
+        J: 'm,
+    {
         let value = self.string(map, at, need)?;
         if allowed.contains(&value) {
             Some(value)

@@ -23,6 +23,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+pub use check::{Json, JsonObject, View};
 pub use deal::{
     AdditionalRequirements, Attribute, IotRequirements, ReferralDetails, ReferralRequirements,
     SolutionTag, Tag,
@@ -64,7 +65,7 @@ impl fmt::Display for FieldError {
 /// non-negative number or a numeric string; `details.closingDateTime` is ISO-8601 ending in `Z` or `+00:00`;
 /// team emails are well formed; the substatus fits the status ([`substatuses_of`]). Status
 /// `None` or no status means "unset, the server decides" and takes no substatus but `None`.
-pub fn validate_create(payload: &Value) -> Vec<FieldError> {
+pub fn validate_create<J: Json>(payload: &J) -> Vec<FieldError> {
     validate::create(payload)
 }
 

@@ -67,6 +67,37 @@ static CURRENCY_INDEX: LazyLock<HashMap<String, &'static str>> = LazyLock::new(|
     index
 });
 
+/// The names of the tables exactly as written there (trimmed input that matches one needs no
+/// normalising), each with the code its normalised form finds: the same answer, sooner.
+static COUNTRY_EXACT: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    let mut names: Vec<&'static str> = Vec::new();
+    for &(alpha2, alpha3, aliases) in countries::COUNTRIES {
+        names.extend([alpha2, alpha3]);
+        names.extend(aliases.iter().copied());
+    }
+    names.extend(COUNTRY_ALIASES.iter().map(|&(_, alias)| alias));
+    exact_index(&names, &COUNTRY_INDEX)
+});
+
+static CURRENCY_EXACT: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| {
+    let mut names: Vec<&'static str> = Vec::new();
+    for &(code, name) in currencies::CURRENCIES {
+        names.extend([code, name]);
+    }
+    names.extend(CURRENCY_ALIASES.iter().map(|&(_, alias)| alias));
+    exact_index(&names, &CURRENCY_INDEX)
+});
+
+fn exact_index(
+    names: &[&'static str],
+    index: &HashMap<String, &'static str>,
+) -> HashMap<&'static str, &'static str> {
+    names
+        .iter()
+        .filter_map(|&name| Some((name, *index.get(&normalize(name))?)))
+        .collect()
+}
+
 /// Whether `code` is an ISO 3166-1 alpha-2 code, exactly (upper case, as the API wants it).
 pub fn is_country_code(code: &str) -> bool {
     countries::ALPHA2.binary_search(&code).is_ok()
@@ -75,6 +106,9 @@ pub fn is_country_code(code: &str) -> bool {
 /// The alpha-2 code for a country name, alias, native name, alpha-3 or alpha-2 code, in any
 /// case: "United States", "USA", "Deutschland", "GBR", "gb" → `US`, `US`, `DE`, `GB`, `GB`.
 pub fn country_code(name: &str) -> Option<&'static str> {
+    if let Some(code) = COUNTRY_EXACT.get(name.trim()) {
+        return Some(code);
+    }
     COUNTRY_INDEX.get(&normalize(name)).copied()
 }
 
@@ -86,6 +120,9 @@ pub fn is_currency_code(code: &str) -> bool {
 /// The ISO 4217 code for a currency name or code, in any case: Dynamics' "US Dollar",
 /// "Euro", "Pound Sterling", "Japanese Yen", "Canadian Dollar"; or "usd".
 pub fn currency_code(name: &str) -> Option<&'static str> {
+    if let Some(code) = CURRENCY_EXACT.get(name.trim()) {
+        return Some(code);
+    }
     CURRENCY_INDEX.get(&normalize(name)).copied()
 }
 

@@ -13,9 +13,7 @@
 //! | Active | Active, Closed       | Accepted                      |
 //! | Closed | Closed               | Won, Lost, Declined, Expired  |
 
-use serde_json::{Map, Value};
-
-use super::check::{At, Checker, Need, kind, member};
+use super::check::{At, Checker, Json, JsonObject, Need, View, kind};
 use super::deal::parse_number;
 use super::enums::{
     AssistanceRequestCode, CustomerSize, ProfileType, ReferralQualification, ReferralStatus,
@@ -45,16 +43,16 @@ pub fn next_statuses(status: &str) -> Option<&'static [&'static str]> {
 }
 
 /// Every problem of a create payload.
-pub(super) fn create(payload: &Value) -> Vec<FieldError> {
-    let mut check = Checker::default();
-    match payload {
-        Value::Object(root) => {
+pub(super) fn create<J: Json>(payload: &J) -> Vec<FieldError> {
+    let mut check = Checker::<J>::default();
+    match payload.view() {
+        View::Object(root) => {
             top_level(&mut check, root);
             sections(&mut check, root);
         }
-        other => check.push(
+        _ => check.push(
             At::Root,
-            format!("expected a JSON object, got {}", kind(other)),
+            format!("expected a JSON object, got {}", kind(payload)),
         ),
     }
     check.errors
@@ -74,7 +72,7 @@ const CONSENTS: [&str; 4] = [
 ];
 
 /// The scalar fields of the referral itself, and `target`.
-fn top_level(check: &mut Checker, root: &Map<String, Value>) {
+fn top_level<J: Json>(check: &mut Checker<J>, root: &J::Object) {
     let at = At::Root;
     check.strings(root, at, &TOP_STRINGS);
     let status = check.one_of(
@@ -90,8 +88,10 @@ fn top_level(check: &mut Checker, root: &Map<String, Value>) {
         ReferralSubstatus::VALUES,
     );
     // A status that is not one of the values was reported; pairing against it says nothing.
-    let status_unreadable =
-        status.is_none() && member(root, "status").is_some_and(|s| !s.is_null());
+    let status_unreadable = status.is_none()
+        && root
+            .member("status")
+            .is_some_and(|s| !matches!(s.view(), View::Null));
     if !status_unreadable && let Err(error) = check_pair(status, substatus) {
         check.errors.push(error);
     }
@@ -113,7 +113,7 @@ fn top_level(check: &mut Checker, root: &Map<String, Value>) {
 }
 
 /// The nested objects: customer, consent, deal, seller team, invitation.
-fn sections(check: &mut Checker, root: &Map<String, Value>) {
+fn sections<J: Json>(check: &mut Checker<J>, root: &J::Object) {
     let at = At::Root;
     let profile_at = at.key("customerProfile");
     if let Some(profile) = check.object(root, profile_at, Need::Required) {
@@ -160,7 +160,7 @@ pub(super) fn check_pair(status: Option<&str>, substatus: Option<&str>) -> Resul
 }
 
 /// `customerProfile`, at `at`.
-fn customer_profile(check: &mut Checker, profile: &Map<String, Value>, at: At<'_>) {
+fn customer_profile<J: Json>(check: &mut Checker<J>, profile: &J::Object, at: At<'_>) {
     let name_at = at.key("name");
     if let Some(name) = check.string(profile, name_at, Need::Required)
         && name.trim().is_empty()
@@ -205,7 +205,7 @@ fn customer_profile(check: &mut Checker, profile: &Map<String, Value>, at: At<'_
 }
 
 /// The members of the team array at `at` (`team` or `customerProfile.team`).
-fn members(check: &mut Checker, parent: &Map<String, Value>, at: At<'_>) {
+fn members<J: Json>(check: &mut Checker<J>, parent: &J::Object, at: At<'_>) {
     for (index, member) in check.objects(parent, at, false) {
         let member_at = at.index(index);
         let keys = ["firstName", "lastName", "phoneNumber", "title"];
@@ -227,7 +227,7 @@ fn members(check: &mut Checker, parent: &Map<String, Value>, at: At<'_>) {
     }
 }
 
-fn invite_context(check: &mut Checker, root: &Map<String, Value>) {
+fn invite_context<J: Json>(check: &mut Checker<J>, root: &J::Object) {
     let root_at = At::Root;
     let at = root_at.key("inviteContext");
     let Some(context) = check.object(root, at, Need::Optional) else {
@@ -248,9 +248,9 @@ fn invite_context(check: &mut Checker, root: &Map<String, Value>) {
 }
 
 /// `details`, at `at`: money, date and requirements.
-fn deal(check: &mut Checker, details: &Map<String, Value>, at: At<'_>) {
+fn deal<J: Json>(check: &mut Checker<J>, details: &J::Object, at: At<'_>) {
     check.strings(details, at, &["notes"]);
-    deal_value(check, member(details, "dealValue"), at.key("dealValue"));
+    deal_value(check, details.member("dealValue"), at.key("dealValue"));
     let currency_at = at.key("currency");
     if let Some(currency) = check.string(details, currency_at, Need::Optional)
         && !tables::is_currency_code(currency)
@@ -276,19 +276,22 @@ fn deal(check: &mut Checker, details: &Map<String, Value>, at: At<'_>) {
     }
 }
 
-fn deal_value(check: &mut Checker, value: Option<&Value>, at: At<'_>) {
-    let number = match value {
-        None | Some(Value::Null) => return,
-        Some(Value::Number(number)) => number.clone(),
-        Some(Value::String(text)) => match parse_number(text) {
+fn deal_value<J: Json>(check: &mut Checker<J>, value: Option<&J>, at: At<'_>) {
+    let Some(value) = value else {
+        return;
+    };
+    let number = match value.view() {
+        View::Null => return,
+        View::Number(number) => number.clone(),
+        View::String(text) => match parse_number(text) {
             Some(number) => number,
             None => {
                 check.push(at, format!("expected a number >= 0, got {text:?}"));
                 return;
             }
         },
-        Some(other) => {
-            let message = format!("expected a number >= 0, got {}", kind(other));
+        View::Bool(_) | View::Array(_) | View::Object(_) => {
+            let message = format!("expected a number >= 0, got {}", kind(value));
             check.push(at, message);
             return;
         }
@@ -298,7 +301,7 @@ fn deal_value(check: &mut Checker, value: Option<&Value>, at: At<'_>) {
     }
 }
 
-fn requirements_tags(check: &mut Checker, requirements: &Map<String, Value>, at: At<'_>) {
+fn requirements_tags<J: Json>(check: &mut Checker<J>, requirements: &J::Object, at: At<'_>) {
     let lists = [
         ("industries", taxonomy::INDUSTRIES),
         ("products", taxonomy::PRODUCTS),
@@ -318,7 +321,7 @@ fn requirements_tags(check: &mut Checker, requirements: &Map<String, Value>, at:
 }
 
 /// One element of `details.requirements.solutions`, at `at`.
-fn solution_tag(check: &mut Checker, solution: &Map<String, Value>, at: At<'_>) {
+fn solution_tag<J: Json>(check: &mut Checker<J>, solution: &J::Object, at: At<'_>) {
     check.strings(solution, at, &["name"]);
     let type_at = at.key("type");
     let solution_type = check.one_of(solution, type_at, Need::Optional, SolutionType::VALUES);
@@ -350,19 +353,37 @@ pub(super) fn is_email(text: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[]\\,;:@\"".contains(c));
+        && local_chars_ok(local);
     let label_ok = |label: &str| {
         !label.is_empty()
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && if label.is_ascii() {
+                label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            } else {
+                label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            }
     };
     let tld_ok = domain
         .rsplit_once('.')
         .is_some_and(|(_, tld)| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic));
     let domain_ok = text.len() <= 254 && tld_ok && domain.split('.').all(label_ok);
     local_ok && domain_ok
+}
+
+/// The local part of an address has no space, control character or special (`<>()[]\\,;:@"`);
+/// ASCII text, the usual case, is checked byte by byte.
+fn local_chars_ok(local: &str) -> bool {
+    const SPECIAL: &str = "<>()[]\\,;:@\"";
+    if local.is_ascii() {
+        return local
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !SPECIAL.as_bytes().contains(&b));
+    }
+    local
+        .chars()
+        .all(|c| !c.is_whitespace() && !c.is_control() && !SPECIAL.contains(c))
 }
