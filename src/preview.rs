@@ -115,21 +115,20 @@ fn emit(
     out: &mut impl Write,
     counts: &mut Counts,
 ) -> io::Result<()> {
+    // Each row is put together in `line` and handed to `out` in one write.
+    let mut line = Vec::with_capacity(4096);
     for _ in 0..limit {
-        match rows.next_with(|evaluated, row| write_row(evaluated, row, out, counts)) {
-            Some(written) => written?,
-            None => break,
+        line.clear();
+        let more = rows.next_with(|evaluated, row| write_row(evaluated, row, &mut line, counts));
+        if more.is_none() {
+            break;
         }
+        out.write_all(&line)?;
     }
     Ok(())
 }
 
-fn write_row(
-    evaluated: Evaluated<'_>,
-    row: &Row,
-    out: &mut impl Write,
-    counts: &mut Counts,
-) -> io::Result<()> {
+fn write_row(evaluated: Evaluated<'_>, row: &Row, out: &mut Vec<u8>, counts: &mut Counts) {
     counts.rows += 1;
     match evaluated {
         Evaluated::Mapped {
@@ -138,11 +137,11 @@ fn write_row(
             ..
         } => {
             counts.valid += 1;
-            referral.write_json(out)?;
-            out.write_all(b"\n")?;
+            referral.write_json(out);
+            out.push(b'\n');
             if let Some(connected) = &connected {
-                connected.write_json(out)?;
-                out.write_all(b"\n")?;
+                connected.write_json(out);
+                out.push(b'\n');
             }
         }
         Evaluated::Skipped { reason } => {
@@ -159,7 +158,6 @@ fn write_row(
             eprintln!("{failure}");
         }
     }
-    Ok(())
 }
 
 /// `mapping-schema`: the JSON Schema of mapping files.

@@ -65,7 +65,7 @@ impl ValueMap {
     /// The output for `text` (trimmed), matched ignoring case; small tables are scanned
     /// without allocating.
     pub fn get(&self, text: &str) -> Option<&Value> {
-        let text = text.trim();
+        let text = super::convert::trim(text);
         if text.is_ascii() && self.entries.len() <= 16 {
             return self
                 .entries

@@ -30,7 +30,7 @@ impl<'a> Raw<'a> {
     pub fn text(&self) -> Cow<'_, str> {
         match self {
             Raw::Empty => Cow::Borrowed(""),
-            Raw::Text(s) => Cow::Borrowed(s.trim()),
+            Raw::Text(s) => Cow::Borrowed(trim(s)),
             Raw::Int(i) => Cow::Owned(i.to_string()),
             Raw::Float(f) => Cow::Owned(float_text(*f)),
             Raw::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
@@ -42,8 +42,8 @@ impl<'a> Raw<'a> {
     /// The value as text, as [`Raw::text`] gives it, keeping what the value borrows.
     pub fn into_text(self) -> Cow<'a, str> {
         match self {
-            Raw::Text(Cow::Borrowed(s)) => Cow::Borrowed(s.trim()),
-            Raw::Text(Cow::Owned(s)) if s.trim().len() == s.len() => Cow::Owned(s),
+            Raw::Text(Cow::Borrowed(s)) => Cow::Borrowed(trim(s)),
+            Raw::Text(Cow::Owned(s)) if trim(&s).len() == s.len() => Cow::Owned(s),
             other => Cow::Owned(other.text().into_owned()),
         }
     }
@@ -52,9 +52,21 @@ impl<'a> Raw<'a> {
     pub fn is_empty(&self) -> bool {
         match self {
             Raw::Empty => true,
-            Raw::Text(s) => s.trim().is_empty(),
+            Raw::Text(s) => trim(s).is_empty(),
             Raw::Int(_) | Raw::Float(_) | Raw::Bool(_) | Raw::Date(_) | Raw::DateTime(_) => false,
         }
+    }
+}
+
+/// `text` without leading and trailing whitespace, as `str::trim` gives it; text that starts
+/// and ends with a visible ASCII character (nearly every cell) is returned without a scan.
+pub fn trim(text: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|b| (b'!'..=b'~').contains(b));
+    let bytes = text.as_bytes();
+    if visible(bytes.first()) && visible(bytes.last()) {
+        text
+    } else {
+        text.trim()
     }
 }
 
@@ -85,7 +97,7 @@ const CURRENCY_SYMBOLS: &[char] = &['$', '€', '£', '¥', '₹', '₩', '₽',
 /// Parse a decimal such as `1,234.50`, `$ 1 234,50` (with `decimal_comma`), `(12.00)` or
 /// `USD 12`. Thousands separators must group digits by three.
 pub fn parse_decimal(text: &str, decimal_comma: bool) -> Result<f64, String> {
-    match plain_decimal(text.trim(), decimal_comma) {
+    match plain_decimal(trim(text), decimal_comma) {
         Some(value) => Ok(value),
         None => decimal_rules(text, decimal_comma),
     }
@@ -330,6 +342,11 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn the_trim_shortcut_trims_as_str_trim_does(text in "\\PC{0,6}|[ \t\u{a0}\u{2003}]?[!-~]{0,4}[ \t\u{85}]?") {
+            proptest::prop_assert_eq!(trim(&text), text.trim());
+        }
+
         #[test]
         fn the_plain_decimal_shortcut_agrees_with_the_full_rules(
             text in "[0-9.,]{0,12}|[0-9]{1,400}",

@@ -8,7 +8,6 @@
 //! fixed order of the Referral's fields.
 
 use std::borrow::Cow;
-use std::io::{self, Write};
 
 use serde_json::{Map, Number, Value};
 
@@ -77,34 +76,35 @@ impl<'a> Out<'a> {
     }
 
     /// Compact JSON, byte for byte what `serde_json::to_writer` writes for [`Out::to_value`].
-    pub fn write_json(&self, out: &mut impl Write) -> io::Result<()> {
+    pub fn write_json(&self, out: &mut Vec<u8>) {
         match self {
-            Out::Null => out.write_all(b"null"),
-            Out::Bool(true) => out.write_all(b"true"),
-            Out::Bool(false) => out.write_all(b"false"),
-            Out::Number(n) => serde_json::to_writer(&mut *out, n).map_err(io::Error::from),
+            Out::Null => out.extend_from_slice(b"null"),
+            Out::Bool(true) => out.extend_from_slice(b"true"),
+            Out::Bool(false) => out.extend_from_slice(b"false"),
+            // Writing to a Vec cannot fail.
+            Out::Number(n) => serde_json::to_writer(&mut *out, n).unwrap_or_default(),
             Out::Text(text) => write_string(out, text),
             Out::Array(items) => {
-                out.write_all(b"[")?;
+                out.push(b'[');
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        out.write_all(b",")?;
+                        out.push(b',');
                     }
-                    item.write_json(out)?;
+                    item.write_json(out);
                 }
-                out.write_all(b"]")
+                out.push(b']');
             }
             Out::Object(members) => {
-                out.write_all(b"{")?;
+                out.push(b'{');
                 for (i, (key, member)) in members.iter().enumerate() {
                     if i > 0 {
-                        out.write_all(b",")?;
+                        out.push(b',');
                     }
-                    write_string(out, key)?;
-                    out.write_all(b":")?;
-                    member.write_json(out)?;
+                    write_string(out, key);
+                    out.push(b':');
+                    member.write_json(out);
                 }
-                out.write_all(b"}")
+                out.push(b'}');
             }
         }
     }
@@ -135,13 +135,16 @@ impl<'a> JsonObject<Out<'a>> for [(&'a str, Out<'a>)] {
 }
 
 /// A JSON string: copied between quotes when nothing in it needs escaping, else serde_json's.
-pub fn write_string(out: &mut impl Write, text: &str) -> io::Result<()> {
+pub fn write_string(out: &mut Vec<u8>, text: &str) {
     if needs_escape(text.as_bytes()) {
-        return serde_json::to_writer(&mut *out, text).map_err(io::Error::from);
+        // Writing to a Vec cannot fail.
+        serde_json::to_writer(&mut *out, text).unwrap_or_default();
+        return;
     }
-    out.write_all(b"\"")?;
-    out.write_all(text.as_bytes())?;
-    out.write_all(b"\"")
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 /// Whether `bytes` hold a quote, a backslash or a control character below 0x20 (what JSON
@@ -178,7 +181,7 @@ mod tests {
 
     fn ours(value: &Value) -> Vec<u8> {
         let mut out = Vec::new();
-        Out::borrow(value).write_json(&mut out).unwrap_or_default();
+        Out::borrow(value).write_json(&mut out);
         out
     }
 

@@ -345,6 +345,14 @@ pub(super) fn is_utc_timestamp(text: &str) -> bool {
 
 /// A plain, well-formed address: `local@domain.tld`, no spaces, sane labels.
 pub(super) fn is_email(text: &str) -> bool {
+    if text.is_ascii() {
+        return is_ascii_email(text.as_bytes());
+    }
+    email_by_chars(text)
+}
+
+/// [`is_email`] for any text.
+fn email_by_chars(text: &str) -> bool {
     let Some((local, domain)) = text.rsplit_once('@') else {
         return false;
     };
@@ -352,26 +360,68 @@ pub(super) fn is_email(text: &str) -> bool {
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
-        && !local.contains("..")
+        && !local.as_bytes().windows(2).any(|pair| pair == b"..")
         && local_chars_ok(local);
-    let label_ok = |label: &str| {
-        !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && if label.is_ascii() {
-                label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            } else {
-                label.chars().all(|c| c.is_alphanumeric() || c == '-')
-            }
-    };
     let tld_ok = domain
         .rsplit_once('.')
         .is_some_and(|(_, tld)| tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic));
     let domain_ok = text.len() <= 254 && tld_ok && domain.split('.').all(label_ok);
     local_ok && domain_ok
+}
+
+/// [`is_email`] for ASCII text, the usual case, in one pass over the bytes.
+fn is_ascii_email(text: &[u8]) -> bool {
+    let Some(at) = text.iter().rposition(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (
+        text.get(..at).unwrap_or_default(),
+        text.get(at + 1..).unwrap_or_default(),
+    );
+    let plain = |b: &u8| {
+        b.is_ascii_graphic()
+            && !matches!(
+                b,
+                b'<' | b'>' | b'(' | b')' | b'[' | b']' | b'\\' | b',' | b';' | b':' | b'@' | b'"'
+            )
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local.first() != Some(&b'.')
+        && local.last() != Some(&b'.')
+        && !local.windows(2).any(|pair| pair == b"..")
+        && local.iter().all(plain);
+    let mut labels = domain.split(|&b| b == b'.');
+    let labels_ok = labels.all(|label| {
+        (1..=63).contains(&label.len())
+            && label.first() != Some(&b'-')
+            && label.last() != Some(&b'-')
+            && label
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    });
+    let tld_ok = domain.iter().any(|&b| b == b'.')
+        && domain
+            .rsplit(|&b| b == b'.')
+            .next()
+            .is_some_and(|tld| tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic));
+    local_ok && labels_ok && tld_ok && text.len() <= 254
+}
+
+/// One label of a domain: 1-63 bytes of letters, digits and inner hyphens.
+fn label_ok(label: &str) -> bool {
+    let chars_ok = if label.is_ascii() {
+        label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    } else {
+        label.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    !label.is_empty()
+        && label.len() <= 63
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+        && chars_ok
 }
 
 /// The local part of an address has no space, control character or special (`<>()[]\\,;:@"`);
@@ -386,4 +436,53 @@ fn local_chars_ok(local: &str) -> bool {
     local
         .chars()
         .all(|c| !c.is_whitespace() && !c.is_control() && !SPECIAL.contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{email_by_chars, is_email};
+
+    #[test]
+    fn emails_are_told_from_other_text() {
+        for good in [
+            "a@b.example",
+            "first.last+tag@mail.contoso.com",
+            "x@xn--bcher-kva.ch",
+        ] {
+            assert!(is_email(good), "{good}");
+        }
+        let bad = [
+            "",
+            "a",
+            "@b.example",
+            "a@",
+            "a@b",
+            "a@b.c",
+            "a..b@c.example",
+            ".a@c.example",
+            "a.@c.example",
+            "a b@c.example",
+            "a@-b.example",
+            "a@b-.example",
+            "a@b..example",
+            "a@b.example1",
+            "a\"b@c.example",
+            "a@b@c.example",
+            "a@.example",
+        ];
+        for text in bad {
+            assert!(!is_email(text), "{text}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_ascii_check_agrees_with_the_general_one(
+            text in "[a-z.@\\- \"]{0,12}|[a-z0-9._-]{1,20}@[a-z0-9.-]{1,20}|[ -~]{0,30}",
+        ) {
+            prop_assert_eq!(is_email(&text), email_by_chars(&text));
+        }
+    }
 }
