@@ -400,7 +400,7 @@ fn is_ascii_email(text: &[u8]) -> bool {
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
     });
-    let tld_ok = domain.iter().any(|&b| b == b'.')
+    let tld_ok = domain.contains(&b'.')
         && domain
             .rsplit(|&b| b == b'.')
             .next()
