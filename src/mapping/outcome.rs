@@ -229,7 +229,9 @@ impl Rows {
             }
             other => other,
         };
-        Some(f(evaluated, &row))
+        let result = f(evaluated, &row);
+        self.source.recycle(row);
+        Some(result)
     }
 }
 

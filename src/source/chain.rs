@@ -140,4 +140,9 @@ impl RowSource for Chain {
     fn headers(&self) -> Option<Arc<Headers>> {
         self.current.as_ref().and_then(|s| s.headers())
     }
+    fn recycle(&mut self, row: Row) {
+        if let Some(current) = &mut self.current {
+            current.recycle(row);
+        }
+    }
 }

@@ -50,6 +50,8 @@ pub struct CsvSource {
     failed: Option<RowError>,
     record: ByteRecord,
     done: bool,
+    /// The cells of a row handed back by the caller: their strings are filled again.
+    spare: Vec<Cell>,
 }
 
 impl CsvSource {
@@ -147,6 +149,7 @@ impl CsvSource {
             failed: None,
             record,
             done: false,
+            spare: Vec::new(),
         };
         source.add_dynamics_aliases(names);
         Ok(source)
@@ -215,7 +218,13 @@ impl CsvSource {
     }
 
     /// Turn a record into a row; `None` for a record with only empty fields.
-    fn convert(&self, record: &ByteRecord, row: u64) -> Option<Result<Row, RowError>> {
+    /// `spare` holds the cells of a recycled row, whose strings are filled again.
+    fn convert(
+        &self,
+        record: &ByteRecord,
+        row: u64,
+        spare: Vec<Cell>,
+    ) -> Option<Result<Row, RowError>> {
         let width = self.width;
         if record.iter().all(|f| matches!(f, b"" | b"\r")) {
             return None;
@@ -230,6 +239,7 @@ impl CsvSource {
         // Validate the record once; a field is then valid if it starts and ends on character
         // boundaries (what `csv::StringRecord` does, without giving up on the whole file).
         let whole = std::str::from_utf8(record.as_slice()).ok();
+        let mut spare = spare.into_iter();
         let mut values = Vec::with_capacity(width + self.aliases.len());
         for i in 0..width {
             let text = match whole {
@@ -244,13 +254,15 @@ impl CsvSource {
             } else {
                 text
             };
-            values.push(match text {
-                "" => Cell::Empty,
-                text => Cell::String(text.to_owned()),
-            });
+            values.push(text_into(text, spare.next()));
         }
         for &column in &self.aliases {
-            values.push(values.get(column).cloned().unwrap_or(Cell::Empty));
+            let text = match values.get(column) {
+                Some(Cell::String(text)) => text.as_str(),
+                _ => "",
+            };
+            let cell = text_into(text, spare.next());
+            values.push(cell);
         }
         Some(Ok(Row {
             file: Arc::clone(&self.file),
@@ -266,7 +278,7 @@ impl Iterator for CsvSource {
 
     fn next(&mut self) -> Option<Self::Item> {
         while let Some((record, line)) = self.ahead.pop_front() {
-            if let Some(result) = self.convert(&record, line) {
+            if let Some(result) = self.convert(&record, line, Vec::new()) {
                 return Some(result);
             }
         }
@@ -277,7 +289,8 @@ impl Iterator for CsvSource {
             match self.read() {
                 Ok(true) => {
                     let line = record_line(&self.record, &self.reader);
-                    if let Some(result) = self.convert(&self.record, line) {
+                    let spare = std::mem::take(&mut self.spare);
+                    if let Some(result) = self.convert(&self.record, line, spare) {
                         return Some(result);
                     }
                 }
@@ -296,6 +309,24 @@ impl RowSource for CsvSource {
     fn headers(&self) -> Option<Arc<Headers>> {
         Some(Arc::clone(&self.headers))
     }
+    fn recycle(&mut self, row: Row) {
+        if Arc::ptr_eq(&row.headers, &self.headers) {
+            self.spare = row.values;
+        }
+    }
+}
+
+/// The cell for a field's text, in the string of a recycled cell when there is one.
+fn text_into(text: &str, spare: Option<Cell>) -> Cell {
+    match (text, spare) {
+        ("", _) => Cell::Empty,
+        (text, Some(Cell::String(mut buffer))) => {
+            buffer.clear();
+            buffer.push_str(text);
+            Cell::String(buffer)
+        }
+        (text, _) => Cell::String(text.to_owned()),
+    }
 }
 
 /// The line where `record`, just read by `reader`, starts. `csv` reports the position where
@@ -304,7 +335,12 @@ impl RowSource for CsvSource {
 fn record_line<R: Read>(record: &ByteRecord, reader: &Reader<R>) -> u64 {
     let start = record.position().map_or(1, |p| p.line());
     let end = reader.position().line();
-    let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+    let bytes = record.as_slice();
+    let inner = if bytes.contains(&b'\n') {
+        bytes.iter().filter(|&&b| b == b'\n').count() as u64
+    } else {
+        0
+    };
     start.max(end.saturating_sub(inner + 1))
 }
 

@@ -226,4 +226,9 @@ pub trait RowSource: Iterator<Item = Result<Row, RowError>> + Send {
     /// The column names, where the format has a fixed header (CSV, Excel); `None` for
     /// schema-less inputs such as Dataverse JSON before the first record is read.
     fn headers(&self) -> Option<Arc<Headers>>;
+    /// Hand back a row the reader made and the caller is done with, so that its buffers can
+    /// hold the next row's text; a reader that has no use for it drops it.
+    fn recycle(&mut self, row: Row) {
+        drop(row);
+    }
 }
