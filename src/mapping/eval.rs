@@ -131,6 +131,9 @@ impl<'r> RowCtx<'r> {
         if let Source::Literal(v) = &leaf.source {
             return Ok(Some(Out::borrow(v)));
         }
+        if let Some(text) = self.plain_text(leaf) {
+            return Ok(Some(Out::Text(Cow::Borrowed(text))));
+        }
         let raw = match self.read(&leaf.source) {
             Ok(raw) => raw,
             Err(ReadError::Lookup(e)) => return leaf.default.as_ref().map(non_empty).ok_or(e),
@@ -150,6 +153,22 @@ impl<'r> RowCtx<'r> {
             return split(leaf, raw.into_text(), sep);
         }
         map_convert(leaf, raw)
+    }
+
+    /// The common leaf, straight: a column's non-empty text, sent as a string with no table
+    /// and no split. `None` sends everything else through the general path.
+    fn plain_text(&self, leaf: &Leaf) -> Option<&'r str> {
+        let plain = leaf.map.is_none()
+            && leaf.split.is_none()
+            && matches!(leaf.conversion, Conversion::String);
+        let Source::Column(id) = leaf.source else {
+            return None;
+        };
+        let index = self.cols.get(id).copied().flatten().filter(|_| plain)?;
+        match self.row.values.get(index) {
+            Some(Cell::String(text)) => Some(convert::trim(text)).filter(|t| !t.is_empty()),
+            _ => None,
+        }
     }
 
     /// Evaluate a node; problems go to `problems`, the member is left out.

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Number, Value};
 
-use crate::referral::{Json, JsonObject, View};
+use crate::referral::{Json, JsonObject, View, same_name};
 
 /// One value of a mapped payload.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +127,9 @@ impl<'a> Json for Out<'a> {
 
 impl<'a> JsonObject<Out<'a>> for [(&'a str, Out<'a>)] {
     fn member(&self, key: &str) -> Option<&Out<'a>> {
-        self.iter().find(|(name, _)| *name == key).map(|(_, v)| v)
+        self.iter()
+            .find(|(name, _)| same_name(name, key))
+            .map(|(_, v)| v)
     }
     fn is_empty(&self) -> bool {
         <[_]>::is_empty(self)

@@ -138,11 +138,17 @@ impl<J> Default for Checker<J> {
 pub(super) fn member<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
     if map.len() <= 16 {
         map.iter()
-            .find(|(name, _)| *name == key)
+            .find(|(name, _)| same_name(name, key))
             .map(|(_, value)| value)
     } else {
         map.get(key)
     }
+}
+
+/// Whether two member names are equal; names of a payload differ mostly in length or first
+/// letter, which are compared before the bytes.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
 }
 
 /// The JSON kind of a value, for messages: `expected a string, got number`.

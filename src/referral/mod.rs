@@ -23,7 +23,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-pub use check::{Json, JsonObject, View};
+pub use check::{Json, JsonObject, View, same_name};
 pub use deal::{
     AdditionalRequirements, Attribute, IotRequirements, ReferralDetails, ReferralRequirements,
     SolutionTag, Tag,

@@ -360,7 +360,10 @@ fn email_by_chars(text: &str) -> bool {
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
-        && !local.as_bytes().windows(2).any(|pair| pair == b"..")
+        && !local
+            .as_bytes()
+            .windows(2)
+            .any(|pair| matches!(pair, [b'.', b'.']))
         && local_chars_ok(local);
     let tld_ok = domain
         .rsplit_once('.')
@@ -389,7 +392,7 @@ fn is_ascii_email(text: &[u8]) -> bool {
         && local.len() <= 64
         && local.first() != Some(&b'.')
         && local.last() != Some(&b'.')
-        && !local.windows(2).any(|pair| pair == b"..")
+        && !local.windows(2).any(|pair| matches!(pair, [b'.', b'.']))
         && local.iter().all(plain);
     let mut labels = domain.split(|&b| b == b'.');
     let labels_ok = labels.all(|label| {
