@@ -15,12 +15,13 @@
 //! Permission bits do not stop root, so as root the uploader runs as `nobody` in a tempdir
 //! given to `nobody`; where the bits bind nobody the tests print `skipped: …` and return.
 
+mod failing_writes;
+
 use std::ffi::OsString;
-use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -338,132 +339,6 @@ fn ledger_files_made_read_only_mid_run_are_refused_by_the_next_run_naming_them()
     modes.restore()?;
     ws.run(&mut cmd)?.expect_code(0)?;
     assert_nothing_resent(&peer, &ws, requests)?;
-    assert_eq!(peer.stat("referrals")?, ROWS as u64);
-    peer.assert_exactly_once(&ws, &ids(&rows(ROWS)))
-}
-
-/// A running child whose stderr is a pipe (a file would fall under its file size limit).
-struct Piped {
-    child: Child,
-    stderr: Option<std::thread::JoinHandle<String>>,
-}
-
-impl Piped {
-    fn spawn(cmd: &mut Command) -> TestResult<Piped> {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let mut pipe = child.stderr.take().ok_or("no stderr")?;
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        });
-        Ok(Piped {
-            child,
-            stderr: Some(stderr),
-        })
-    }
-
-    /// Wait for the end (killing it after [`RUN_LIMIT`]).
-    fn wait(mut self) -> TestResult<Ran> {
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait()? {
-                break status;
-            }
-            if started.elapsed() > RUN_LIMIT {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return Err(format!("the run did not end within {RUN_LIMIT:?}").into());
-            }
-            sleep(Duration::from_millis(20));
-        };
-        let reader = self.stderr.take().ok_or("stderr already read")?;
-        let stderr = reader.join().map_err(|_| "the stderr reader panicked")?;
-        Ok(Ran {
-            code: status.code(),
-            stderr,
-        })
-    }
-}
-
-impl Drop for Piped {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Lower the file size limit of the running `pid` to one byte: every later write of the
-/// ledger fails, as on a full disk. `false` when `prlimit` is missing or not allowed.
-fn limit_file_size(pid: u32) -> bool {
-    Command::new("prlimit")
-        .args(["--pid", &pid.to_string(), "--fsize=1"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-#[test]
-fn ledger_writes_failing_mid_run_stop_the_run_and_the_next_run_adopts_what_it_sent() -> TestResult {
-    let peer = sandbox()?;
-    let ws = workspace()?;
-    let uploader = Uploader::as_self();
-    // `trap '' XFSZ`: the uploader sees failed writes instead of being killed by SIGXFSZ.
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", "trap '' XFSZ; exec \"$0\" \"$@\""])
-        .arg(&uploader.bin)
-        .args(uploader.args(&ws, peer.url(), &ws.ledger))
-        .env_clear()
-        .env("PARTNER_API_TOKEN", TOKEN);
-    let Ok(mut run) = Piped::spawn(&mut cmd) else {
-        eprintln!("skipped: no `sh` to start the uploader with SIGXFSZ ignored");
-        return Ok(());
-    };
-    wait_for_referrals(&peer, MID_RUN, || Ok(run.child.try_wait()?.is_none()))?;
-    if !limit_file_size(run.child.id()) {
-        eprintln!("skipped: `prlimit` is missing or may not lower the uploader's limits");
-        return Ok(());
-    }
-    let ran = run.wait()?;
-    // Exit 3 (aborted), with the ledger named.
-    ran.expect_code(3)?;
-    let named = format!("ledger {}", ws.ledger.display());
-    assert!(ran.stderr.contains(&named), "{}", ran.stderr);
-    assert!(
-        ran.stderr.contains("could not be written"),
-        "{}",
-        ran.stderr
-    );
-
-    // Every referral the API holds is one the ledger knows: synced, or in flight.
-    let ledger = ws.open_ledger()?;
-    let counts = ledger.counts_by_state()?;
-    assert!(
-        counts.synced < ROWS as u64,
-        "the run was not stopped: {counts:?}"
-    );
-    for referral in peer.outgoing()? {
-        let external_id = referral["externalReferenceId"].as_str().unwrap_or_default();
-        let record = ledger.get(external_id)?;
-        assert!(record.is_some(), "the ledger does not know {external_id}");
-    }
-    let unrecorded = peer.stat("created")? - counts.synced;
-    drop(ledger);
-
-    let ran = ws.run(&mut Uploader::as_self().upload(&ws, peer.url(), &ws.ledger))?;
-    ran.expect_code(0)?;
-    assert_eq!(
-        ws.summary_count("adopted")?,
-        unrecorded,
-        "{}",
-        ws.summary()?
-    );
     assert_eq!(peer.stat("referrals")?, ROWS as u64);
     peer.assert_exactly_once(&ws, &ids(&rows(ROWS)))
 }
