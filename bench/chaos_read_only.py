@@ -61,7 +61,8 @@ class Uploader:
         (a file would fall under the limit too)."""
         cmd = [self.bin, "--quiet", "upload", "--mapping", self.mapping, "--api-url",
                sandbox.url, "--ledger", ledger, *self.flags, self.export]
-        b.record(cmd, b.TOKEN_ENV)
+        as_user = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--clear-groups"]
+        b.record((as_user if self.user is not None else []) + cmd, b.TOKEN_ENV)
         # SIGXFSZ ignored: a write over the limit fails instead of killing the process.
         ignore = (lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN)) if limit_writes else None
         return subprocess.Popen([str(c) for c in cmd], env={**os.environ, **b.TOKEN_ENV},
@@ -110,10 +111,13 @@ def error_of(stderr):
     return next((f"; {l}" for l in stderr.splitlines() if l.startswith("error:")), "")
 
 
-def set_modes(paths, mode):
+def set_modes(paths, mode, note=None):
+    """chmod `paths` that exist (recorded among the commands when `note` says why)."""
     for path in paths:
         if path.exists():
             os.chmod(path, mode)
+            if note:
+                b.COMMANDS.append(f"chmod {mode:o} {b.rel(path)}  # {note}")
 
 
 def protected_run(up, sandbox, ledger, name, protect):
@@ -121,7 +125,7 @@ def protected_run(up, sandbox, ledger, name, protect):
     with open(b.OUT / f"{name}-1.log", "w+") as log:
         proc = up.start(sandbox, ledger, log)
         at = wait_mid_run(proc, ledger)
-        protect()
+        protect(f"mid-run: the ledger holds {at} synced records")
         mid = proc.poll() is None
         code = proc.wait(timeout=RUN_LIMIT)
         log.seek(0)
@@ -146,13 +150,14 @@ def rerun(up, sandbox, ledger, label, name, expect_code, expect_text=None):
 def read_only_dir(up, sandbox, ledger, name):
     folder = ledger.parent
     try:
-        row, _ = protected_run(up, sandbox, ledger, name, lambda: set_modes([folder], 0o500))
+        row, _ = protected_run(up, sandbox, ledger, name,
+                               lambda note: set_modes([folder], 0o500, note))
         rows = [row, rerun(up, sandbox, ledger, f"{name}: re-run while read-only", f"{name}-2", 0)]
         other = folder / "other.db"
         rows.append(rerun(up, sandbox, other, f"{name}: a new ledger there is refused",
                           f"{name}-3", 2, f"ledger lock {other}.lock"))
     finally:
-        set_modes([folder], 0o700)
+        set_modes([folder], 0o700, "writable again")
     rows.append(rerun(up, sandbox, ledger, f"{name}: re-run once writable", f"{name}-4", 0))
     return rows
 
@@ -160,17 +165,17 @@ def read_only_dir(up, sandbox, ledger, name):
 def read_only_files(up, sandbox, ledger, name):
     files = [ledger.parent / f"{ledger.name}{suffix}" for suffix in ("", "-wal", "-shm")]
 
-    def protect():
-        set_modes(files, 0o400)
-        set_modes([ledger.parent], 0o500)
+    def protect(note):
+        set_modes(files, 0o400, note)
+        set_modes([ledger.parent], 0o500, note)
 
     try:
         row, _ = protected_run(up, sandbox, ledger, name, protect)
         rows = [row, rerun(up, sandbox, ledger, f"{name}: re-run while read-only is refused",
                            f"{name}-2", 2, f"ledger {ledger} is read-only")]
     finally:
-        set_modes([ledger.parent], 0o700)
-        set_modes(files, 0o600)
+        set_modes([ledger.parent], 0o700, "writable again")
+        set_modes(files, 0o600, "writable again")
     rows.append(rerun(up, sandbox, ledger, f"{name}: re-run once writable", f"{name}-3", 0))
     return rows
 
@@ -179,6 +184,8 @@ def failing_writes(up, sandbox, ledger, name, api_referrals):
     proc = up.start(sandbox, ledger, None, limit_writes=True)
     at = wait_mid_run(proc, ledger)
     resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (1, 1))
+    b.COMMANDS.append(f"prlimit --pid <the upload> --fsize=1  # mid-run: the ledger holds {at} "
+                      "synced records; the upload started with SIGXFSZ ignored")
     _, stderr = proc.communicate(timeout=RUN_LIMIT)
     (b.OUT / f"{name}-1.log").write_text(stderr)
     ok = proc.returncode == 3 and f"ledger {ledger}" in stderr and "could not be written" in stderr

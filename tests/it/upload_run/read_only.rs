@@ -8,12 +8,12 @@
 //!   run finishes and records everything; a fresh ledger there is refused naming its lock.
 //! - The files made read-only too: open descriptors still write, so the run finishes; the
 //!   next run is refused with "ledger … is read-only"; once writable, nothing is resent.
-//! - Writes that really fail (the file size limit lowered under the running uploader, which
-//!   is what a full disk does): the run stops with an error naming the ledger, and the next
-//!   run adopts every referral the stopped run created but could not record.
+//! - Writes that really fail (`failing_writes`): the run stops with exit 3 naming the ledger,
+//!   sends nothing more, and the next run adopts what the stopped run created unrecorded.
 //!
 //! Permission bits do not stop root, so as root the uploader runs as `nobody` in a tempdir
-//! given to `nobody`; where the bits bind nobody the tests print `skipped: …` and return.
+//! given to `nobody` (with a copy of the binary if `nobody` cannot run the original); where
+//! the bits stop neither this user nor `nobody`, the tests print `skipped: …` and return.
 
 mod failing_writes;
 
@@ -90,10 +90,10 @@ impl Uploader {
             bin: PathBuf::from(BIN),
             mapping: mapping_copy,
         };
-        if !uploader.runs(ws)? {
+        if !uploader.runs(ws) {
             uploader.bin = ws.path("referral-sync");
             std::fs::copy(BIN, &uploader.bin)?;
-            if !uploader.runs(ws)? {
+            if !uploader.runs(ws) {
                 eprintln!("skipped: running as root, and `nobody` cannot run the binary here");
                 return Ok(None);
             }
@@ -102,15 +102,14 @@ impl Uploader {
     }
 
     /// Whether `--version` runs as this user inside the workspace.
-    fn runs(&self, ws: &Workspace) -> TestResult<bool> {
+    fn runs(&self, ws: &Workspace) -> bool {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("--version").current_dir(ws.path("."));
         self.switch(&mut cmd);
-        Ok(cmd
-            .stdout(Stdio::null())
+        cmd.stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .is_ok_and(|status| status.success()))
+            .is_ok_and(|status| status.success())
     }
 
     fn switch(&self, cmd: &mut Command) {
