@@ -1,7 +1,7 @@
 //! Ledger writes that really fail mid-run (chmod cannot do it: open descriptors keep
 //! writing). The running uploader's file size limit is lowered to one byte, which fails every
-//! later write of the ledger as a full disk would; and, in process, a worker waiting for its
-//! rate-limit token when the ledger writer fails.
+//! later write of the ledger as a full disk would; in process, a worker waiting for its
+//! rate-limit token when the ledger writer fails; and a log (stderr) that cannot be written.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -21,8 +21,9 @@ use referral_sync::upload::retry::RetryPolicy;
 use referral_sync::upload::secret::Secret;
 
 use super::{MID_RUN, ROWS, Uploader, sandbox, wait_for_referrals, workspace};
+use crate::common::api::Peer;
 use crate::common::sandbox::{TestResult, referral_with_external_id};
-use crate::common::upload::{RUN_LIMIT, Ran, TOKEN, ids, rows};
+use crate::common::upload::{RUN_LIMIT, Ran, TOKEN, Workspace, ids, rows};
 
 /// A running child whose stderr is a pipe (a file would fall under its file size limit).
 struct Piped {
@@ -232,5 +233,25 @@ fn a_worker_waiting_for_its_token_sends_nothing_once_the_ledger_fails() -> TestR
         0,
         "a request left after the ledger failed"
     );
+    Ok(())
+}
+
+#[test]
+fn a_log_that_cannot_be_written_does_not_turn_a_finished_run_into_a_panic() -> TestResult {
+    // /dev/full refuses every write, as a full disk under a cron job's log does.
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("skipped: no /dev/full");
+        return Ok(());
+    };
+    let peer = Peer::healthy()?;
+    let ws = Workspace::with_rows(&rows(5))?;
+    let status = ws
+        .upload(peer.url(), &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(full)
+        .status()?;
+    assert_eq!(status.code(), Some(0), "{status}");
+    assert_eq!(ws.summary_count("created")?, 5, "{}", ws.summary()?);
     Ok(())
 }
