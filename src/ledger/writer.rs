@@ -8,14 +8,15 @@
 //! request is sent is what makes a crash unable to lose the mark.
 //!
 //! The first failed transaction stops the writer: every op of that batch, and every later op,
-//! fails with the same error; nothing is dropped silently.
+//! fails with the same error; nothing is dropped silently. [`WriterHandle::failed`] lets a
+//! worker stop at once rather than send a request whose outcome can no longer be recorded.
 
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use super::{Ledger, LedgerError, WriteOp};
 
@@ -68,8 +69,9 @@ enum Message {
     Close,
 }
 
-/// The shared "writer has failed" slot: set once, read by every handle to fail fast.
-type Failure = Arc<Mutex<Option<Arc<LedgerError>>>>;
+/// The shared "writer has failed" slot: set once, read by every handle to fail fast, and
+/// watched by workers that must stop as soon as it is set.
+type Failure = Arc<watch::Sender<Option<Arc<LedgerError>>>>;
 
 /// A cloneable handle that sends ops to the writer thread (one per upload worker).
 #[derive(Debug, Clone)]
@@ -96,6 +98,22 @@ impl WriterHandle {
     pub async fn flush(&self) -> Result<(), LedgerError> {
         self.send(WriteOp::Flush).wait().await
     }
+
+    /// Resolves with the writer's failure once a transaction has failed; never while every
+    /// write succeeds. For racing against a request, so that nothing more is sent once its
+    /// outcome could not be recorded.
+    pub async fn failed(&self) -> LedgerError {
+        let mut failure = self.failure.subscribe();
+        loop {
+            if let Some(err) = failure.borrow_and_update().clone() {
+                return LedgerError::WriterFailed { source: err };
+            }
+            if failure.changed().await.is_err() {
+                // No writer is left to fail.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
 }
 
 /// The writer thread and a handle to it.
@@ -109,7 +127,7 @@ impl LedgerWriter {
     /// Move `ledger` onto a new writer thread.
     pub fn spawn(ledger: Ledger, options: WriterOptions) -> Result<LedgerWriter, LedgerError> {
         let (tx, rx) = mpsc::channel();
-        let failure: Failure = Arc::default();
+        let failure: Failure = Arc::new(watch::Sender::new(None));
         let thread_failure = Arc::clone(&failure);
         let path = ledger.path().to_path_buf();
         let thread = std::thread::Builder::new()
@@ -147,10 +165,7 @@ impl LedgerWriter {
 }
 
 fn current_failure(failure: &Failure) -> Option<Arc<LedgerError>> {
-    match failure.lock() {
-        Ok(slot) => slot.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    }
+    failure.borrow().clone()
 }
 
 /// The writer loop: take a batch, commit it, ack it; stop at `Close` or when every sender is
@@ -217,11 +232,7 @@ fn commit(
         None => ledger.apply_batch(ops).map_err(|err| {
             tracing::error!(error = %err, ops = ops.len(), "ledger write failed; stopping the ledger writer");
             let err = Arc::new(err);
-            let mut slot = match failure.lock() {
-                Ok(slot) => slot,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            *slot = Some(Arc::clone(&err));
+            failure.send_replace(Some(Arc::clone(&err)));
             err
         }),
     };
@@ -233,5 +244,56 @@ fn commit(
             }),
         };
         let _ = ack.send(result);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Pending, RunId};
+
+    fn pending(external_id: &str, run: RunId) -> WriteOp {
+        WriteOp::Pending(Pending {
+            external_id: external_id.to_owned(),
+            source: None,
+            run,
+        })
+    }
+
+    #[tokio::test]
+    async fn failed_resolves_once_a_write_fails_and_not_before() -> Result<(), LedgerError> {
+        let dir = tempfile::tempdir().map_err(|source| LedgerError::Io {
+            path: "tempdir".into(),
+            source,
+        })?;
+        let path = dir.path().join("ledger.db");
+        let mut ledger = Ledger::open(&path)?;
+        let run = ledger.start_run("test")?;
+        let writer = LedgerWriter::spawn(ledger, WriterOptions::default())?;
+        let handle = writer.handle();
+        writer.send(pending("A-1", run)).wait().await?;
+        tokio::select! {
+            biased;
+            err = handle.failed() => panic!("failed() resolved while writes succeed: {err}"),
+            () = std::future::ready(()) => {}
+        }
+
+        // Another connection takes the table away: the writer's next transaction fails.
+        let other = rusqlite::Connection::open(&path).map_err(|source| LedgerError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        other
+            .execute_batch("DROP TABLE records")
+            .map_err(|source| LedgerError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let write = writer.send(pending("A-2", run)).wait().await;
+        assert!(write.is_err(), "{write:?}");
+        let err = handle.failed().await;
+        assert!(err.to_string().contains("ledger.db"), "{err}");
+        assert!(matches!(err, LedgerError::WriterFailed { .. }), "{err:?}");
+        Ok(())
     }
 }

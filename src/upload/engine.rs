@@ -118,7 +118,28 @@ impl Failure {
 impl Engine {
     /// Carry out `job`. Only a ledger failure is an error: it stops the run.
     pub async fn process(&self, job: Job) -> Result<(), LedgerError> {
-        let result = match &job.plan {
+        // Once the ledger cannot be written, the record stops where it stands (its in-flight
+        // mark, if any, was committed; the next run looks it up): no request whose outcome
+        // cannot be recorded leaves, not even one already waiting for a rate-limit token.
+        let result = tokio::select! {
+            result = self.carry_out(&job) => result,
+            err = self.writer.failed() => Err(Outcome::Ledger(err)),
+        };
+        match result {
+            Ok(()) => {
+                self.control
+                    .consecutive_failures
+                    .store(0, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(Outcome::Ledger(err)) => Err(err),
+            Err(Outcome::Failed(failure)) => self.fail(&job, failure).await,
+        }
+    }
+
+    /// The requests and ledger writes of `job`'s plan.
+    async fn carry_out(&self, job: &Job) -> Result<(), Outcome> {
+        match &job.plan {
             Plan::Unchanged => {
                 bump(&self.counters.unchanged);
                 Ok(())
@@ -126,16 +147,13 @@ impl Engine {
             Plan::Create {
                 lookup_first,
                 request_id,
-            } => {
-                self.create(&job, *lookup_first, request_id.as_deref())
-                    .await
-            }
+            } => self.create(job, *lookup_first, request_id.as_deref()).await,
             Plan::Connected {
                 referral_id,
                 engagement_id,
                 lookup_first,
             } => {
-                self.resume_connected(&job, referral_id, engagement_id.as_deref(), *lookup_first)
+                self.resume_connected(job, referral_id, engagement_id.as_deref(), *lookup_first)
                     .await
             }
             Plan::Update {
@@ -147,20 +165,10 @@ impl Engine {
             } => {
                 let connected = connected_id
                     .as_deref()
-                    .filter(|_| connected_changed(&job, base.as_ref(), stored_hash.as_deref()));
-                self.update(&job, referral_id, etag.as_deref(), base.as_ref(), connected)
+                    .filter(|_| connected_changed(job, base.as_ref(), stored_hash.as_deref()));
+                self.update(job, referral_id, etag.as_deref(), base.as_ref(), connected)
                     .await
             }
-        };
-        match result {
-            Ok(()) => {
-                self.control
-                    .consecutive_failures
-                    .store(0, Ordering::Relaxed);
-                Ok(())
-            }
-            Err(Outcome::Ledger(err)) => Err(err),
-            Err(Outcome::Failed(failure)) => self.fail(&job, failure).await,
         }
     }
 

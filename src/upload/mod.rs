@@ -19,6 +19,7 @@ pub mod secret;
 pub mod settle;
 pub mod summary;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -231,7 +232,9 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 
 /// Print the summary (and write it as JSON), and turn the run's end into its exit code.
 pub(crate) fn finish(end: RunEnd, summary_json: Option<&Path>) -> Result<Exit, Error> {
-    eprintln!("{}", end.summary);
+    // A log that cannot be written (a full disk under it) must not turn a finished run into a
+    // panic: the ledger and the summary file hold the outcome.
+    let _ = writeln!(std::io::stderr(), "{}", end.summary);
     if let Some(path) = summary_json {
         let text = serde_json::to_string_pretty(&end.summary).unwrap_or_default();
         std::fs::write(path, text).map_err(|source| Error::Io {

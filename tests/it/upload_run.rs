@@ -11,10 +11,13 @@
 //! - `auth`: OAuth tokens that expire mid-run; secrets kept out of every output.
 //! - `exit_codes`: every documented exit code, including SIGINT and SIGTERM mid-run.
 //! - `dry_run_retry`: `--dry-run` touches nothing; `retry` resends failed records.
+//! - `read_only`: the ledger's directory and files made read-only mid-run, and ledger writes
+//!   that fail mid-run.
 
 mod auth;
 mod chaos;
 mod dry_run_retry;
 mod exactly_once;
 mod exit_codes;
+mod read_only;
 mod shared;
