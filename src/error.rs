@@ -95,13 +95,13 @@ impl From<crate::ledger::LedgerError> for Error {
 
 /// Print an error and its `source()` chain on stderr, one `Caused by:` line per cause.
 pub fn print_error(err: &Error) {
-    eprintln!("error: {err}");
+    crate::console::note(format_args!("error: {err}"));
     let mut cause = std::error::Error::source(err);
     // `transparent` variants already printed their inner message; skip a duplicate first cause.
     while let Some(c) = cause {
         let text = c.to_string();
         if !err.to_string().contains(&text) {
-            eprintln!("  Caused by: {text}");
+            crate::console::note(format_args!("  Caused by: {text}"));
         }
         cause = c.source();
     }

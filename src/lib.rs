@@ -6,8 +6,12 @@
 //! which referral it became). `sandbox` is a local, stateful Referrals API that the uploader
 //! and the tests run against; `admin` holds the morning-after tools.
 
+// Output goes through `console`, which never panics on a closed or full stream.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod admin;
 pub mod cli;
+pub mod console;
 pub mod error;
 pub mod ledger;
 pub mod logging;

@@ -35,11 +35,11 @@ pub fn load_mapping(path: &std::path::Path, lookups: &[String]) -> Result<Mappin
 pub fn check_command(args: CheckArgs) -> Result<Exit, Error> {
     let mapping = load_mapping(&args.mapping, &args.lookup)?;
     let Some(input) = &args.input else {
-        println!(
+        crate::console::say(format_args!(
             "ok: {} is valid ({} input columns)",
             args.mapping.display(),
             mapping.columns().len()
-        );
+        ))?;
         return Ok(Exit::Success);
     };
     let opts = SourceOptions::from_args(&args.input_args)?;
@@ -56,12 +56,12 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, Error> {
     if !missing.is_empty() {
         return Err(Error::Mapping(missing));
     }
-    println!(
+    crate::console::say(format_args!(
         "ok: {} is valid and {} has all {} columns it reads",
         args.mapping.display(),
         input.display(),
         mapping.columns().len()
-    );
+    ))?;
     Ok(Exit::Success)
 }
 
@@ -96,10 +96,10 @@ pub fn preview_command(args: PreviewArgs) -> Result<Exit, Error> {
         }
         Ok(()) => {}
     }
-    eprintln!(
+    crate::console::note(format_args!(
         "rows: {}, valid: {}, invalid: {}, skipped: {}",
         counts.rows, counts.valid, counts.invalid, counts.skipped
-    );
+    ));
     Ok(if counts.invalid == 0 {
         Exit::Success
     } else {
@@ -155,7 +155,7 @@ fn write_row(evaluated: Evaluated<'_>, row: &Row, out: &mut Vec<u8>, counts: &mu
                 row: row.row,
                 problems,
             };
-            eprintln!("{failure}");
+            crate::console::note(&failure);
         }
     }
 }
@@ -164,6 +164,6 @@ fn write_row(evaluated: Evaluated<'_>, row: &Row, out: &mut Vec<u8>, counts: &mu
 pub fn schema_command() -> Result<Exit, Error> {
     let text = serde_json::to_string_pretty(&mapping::json_schema())
         .map_err(|e| Error::Other(anyhow::anyhow!("cannot print the schema: {e}")))?;
-    println!("{text}");
+    crate::console::say(text)?;
     Ok(Exit::Success)
 }

@@ -269,7 +269,7 @@ where
             }
             RowOutcome::Invalid(failure) => {
                 invalid += 1;
-                eprintln!("{failure}");
+                crate::console::note(&failure);
                 continue;
             }
         };
@@ -292,17 +292,20 @@ where
                 "update"
             }
         };
-        println!(
+        let line = format_args!(
             "{action}\t{}\t{}:{}",
             record.external_id,
             record.file.display(),
             record.row
         );
+        if !crate::console::say(line)? {
+            break;
+        }
     }
-    eprintln!(
+    crate::console::note(format_args!(
         "dry run: would create: {create}, would update: {update}, unchanged: {unchanged}, \
          skipped: {skipped}, invalid: {invalid}"
-    );
+    ));
     Ok(if invalid > 0 {
         Exit::Partial
     } else {

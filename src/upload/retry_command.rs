@@ -44,7 +44,7 @@ pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
         }
     }
     if jobs.is_empty() {
-        eprintln!("nothing to retry");
+        crate::console::note("nothing to retry");
         return Ok(Exit::Success);
     }
     let session = Session::open(&args.ledger)?;

@@ -166,3 +166,42 @@ fn retry_all_also_resends_permanent_failures() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn a_dry_run_piped_into_a_reader_that_stops_early_ends_quietly() -> TestResult {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let peer = Peer::healthy()?;
+    // Enough plan lines to overflow a pipe's buffer, so the writer meets the closed pipe.
+    let ws = Workspace::with_rows(&rows(3000))?;
+    let mut child = ws
+        .upload(peer.url(), &["--dry-run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first)?;
+    // The reader (think `| head -1`) is gone now.
+    let out = child.wait_with_output()?;
+    assert!(first.starts_with("create\t"), "{first}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn an_error_with_nowhere_to_be_printed_still_exits_with_its_code() -> TestResult {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("skipped: no /dev/full");
+        return Ok(());
+    };
+    let status = crate::common::upload::bare_command()
+        .args(["check", "--mapping", "no-such-mapping.toml"])
+        .stderr(full)
+        .status()?;
+    assert_eq!(status.code(), Some(2), "{status}");
+    Ok(())
+}
