@@ -21,11 +21,16 @@ pub fn allowed_values(path: &str) -> Option<&'static [&'static str]> {
     crate::referral::allowed_values(path)
 }
 
-/// A raw value from a cell; an error cell (`#N/A`) is an error of the row.
-pub fn raw_of(cell: &Cell) -> Result<Raw<'_>, String> {
+/// A raw value from a cell; an error cell (`#N/A`) is an error of the row. Spans read the
+/// text of `row` (lookup rows hold none: their spans were turned into strings).
+pub fn raw_of<'a>(cell: &'a Cell, row: Option<&'a Row>) -> Result<Raw<'a>, String> {
     Ok(match cell {
         Cell::Empty => Raw::Empty,
         Cell::String(s) => Raw::Text(Cow::Borrowed(s)),
+        Cell::Span { .. } => match row.and_then(|row| row.text_of(cell)) {
+            Some(text) => Raw::Text(Cow::Borrowed(text)),
+            None => return Err("the cell's text is not in its row".into()),
+        },
         Cell::Int(i) => Raw::Int(*i),
         Cell::Float(f) => Raw::Float(*f),
         Cell::Bool(b) => Raw::Bool(*b),
@@ -79,7 +84,7 @@ impl<'r> RowCtx<'r> {
                 };
                 cells
                     .get(*index)
-                    .map_or(Ok(Raw::Empty), raw_of)
+                    .map_or(Ok(Raw::Empty), |cell| raw_of(cell, None))
                     .map_err(ReadError::Cell)
             }
             Source::Literal(v) => Ok(match v {
@@ -98,7 +103,7 @@ impl<'r> RowCtx<'r> {
                 .row
                 .values
                 .get(i)
-                .map_or(Ok(Raw::Empty), raw_of)
+                .map_or(Ok(Raw::Empty), |cell| raw_of(cell, Some(self.row)))
                 .map_err(ReadError::Cell),
             None => Ok(Raw::Empty),
         }
@@ -165,10 +170,9 @@ impl<'r> RowCtx<'r> {
             return None;
         };
         let index = self.cols.get(id).copied().flatten().filter(|_| plain)?;
-        match self.row.values.get(index) {
-            Some(Cell::String(text)) => Some(convert::trim(text)).filter(|t| !t.is_empty()),
-            _ => None,
-        }
+        let cell = self.row.values.get(index)?;
+        let text = self.row.text_of(cell)?;
+        Some(convert::trim(text)).filter(|t| !t.is_empty())
     }
 
     /// Evaluate a node; problems go to `problems`, the member is left out.

@@ -97,7 +97,7 @@ fn read_all(file: &Path) -> Result<(Arc<Headers>, Vec<Vec<Cell>>), String> {
     for row in source.by_ref() {
         let row = row.map_err(|e| e.to_string())?;
         headers.get_or_insert_with(|| row.headers.clone());
-        rows.push(row.values);
+        rows.push(row.into_values());
     }
     Ok((headers.unwrap_or_default(), rows))
 }
@@ -116,7 +116,7 @@ fn index_by(rows: &[Vec<Cell>], key_col: usize) -> HashMap<String, Vec<usize>> {
 
 /// A cell as a lookup key: trimmed, lower-cased text.
 pub fn cell_key(cell: &Cell) -> String {
-    let raw = super::eval::raw_of(cell).unwrap_or(super::convert::Raw::Empty);
+    let raw = super::eval::raw_of(cell, None).unwrap_or(super::convert::Raw::Empty);
     raw.text().trim().to_lowercase()
 }
 

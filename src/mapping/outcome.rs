@@ -202,6 +202,7 @@ impl Rows {
                     row: failure.row,
                     headers: Arc::default(),
                     values: Vec::new(),
+                    text: String::new(),
                 };
                 let problems = failure.problems;
                 return Some(f(Evaluated::Invalid { problems }, &row));

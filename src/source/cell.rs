@@ -39,6 +39,8 @@ pub(super) fn header_text(data: &Data) -> String {
         Cell::Date(d) => d.to_string(),
         Cell::DateTime(dt) => dt.to_string(),
         Cell::Error(e) => e,
+        // Workbooks make no spans.
+        Cell::Span { .. } => String::new(),
     }
 }
 

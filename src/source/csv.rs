@@ -1,7 +1,9 @@
 //! Reads delimited text (CSV, semicolon-separated, TSV) as a stream of rows.
 //!
-//! The first record is the header (or the record on `--header-row`). Every cell is a
-//! `Cell::String`, or `Cell::Empty` for an empty field: CSV has no types, the mapping decides.
+//! The first record is the header (or the record on `--header-row`). Every cell is text: a
+//! `Cell::Span` into the row's text (the record's fields end to end, one buffer per row,
+//! reused once the caller hands the row back), or `Cell::Empty` for an empty field. CSV has
+//! no types; the mapping decides.
 //!
 //! Row numbers are the line where a record starts, as an editor shows it (from
 //! `csv::Position::line`, corrected after blank lines): a quoted field that spans three lines
@@ -50,8 +52,8 @@ pub struct CsvSource {
     failed: Option<RowError>,
     record: ByteRecord,
     done: bool,
-    /// The cells of a row handed back by the caller: their strings are filled again.
-    spare: Vec<Cell>,
+    /// The buffers of a row handed back by the caller, filled again for the next row.
+    spare: Option<Row>,
 }
 
 impl CsvSource {
@@ -149,7 +151,7 @@ impl CsvSource {
             failed: None,
             record,
             done: false,
-            spare: Vec::new(),
+            spare: None,
         };
         source.add_dynamics_aliases(names);
         Ok(source)
@@ -217,13 +219,13 @@ impl CsvSource {
         }
     }
 
-    /// Turn a record into a row; `None` for a record with only empty fields.
-    /// `spare` holds the cells of a recycled row, whose strings are filled again.
+    /// Turn a record into a row; `None` for a record with only empty fields. The row's text
+    /// is the record's, its cells spans into it; `spare` lends its buffers.
     fn convert(
         &self,
         record: &ByteRecord,
         row: u64,
-        spare: Vec<Cell>,
+        spare: Option<Row>,
     ) -> Option<Result<Row, RowError>> {
         let width = self.width;
         if record.iter().all(|f| matches!(f, b"" | b"\r")) {
@@ -236,32 +238,42 @@ impl CsvSource {
             );
             return Some(Err(self.row_error(row, None, message)));
         }
-        // Validate the record once; a field is then valid if it starts and ends on character
-        // boundaries (what `csv::StringRecord` does, without giving up on the whole file).
-        let whole = std::str::from_utf8(record.as_slice()).ok();
-        let mut spare = spare.into_iter();
-        let mut values = Vec::with_capacity(width + self.aliases.len());
+        // The fields lie end to end in the record, so valid fields make valid text; when the
+        // text is not valid, the first field that is not names the problem.
+        let Ok(whole) = std::str::from_utf8(record.as_slice()) else {
+            let bad = (0..width)
+                .find(|&i| {
+                    record
+                        .get(i)
+                        .is_some_and(|f| std::str::from_utf8(f).is_err())
+                })
+                .unwrap_or(0);
+            return Some(Err(self.invalid_utf8(record, row, bad)));
+        };
+        let (mut text, mut values) = match spare {
+            Some(spare) => (spare.text, spare.values),
+            None => (String::new(), Vec::new()),
+        };
+        text.clear();
+        text.push_str(whole);
+        values.clear();
+        values.reserve(width + self.aliases.len());
         for i in 0..width {
-            let text = match whole {
-                Some(whole) => record.range(i).and_then(|range| whole.get(range)),
-                None => record.get(i).and_then(|f| std::str::from_utf8(f).ok()),
-            };
-            let Some(text) = text else {
+            // A field must start and end on character boundaries of the record's text.
+            let Some(range) = record
+                .range(i)
+                .filter(|r| whole.is_char_boundary(r.start) && whole.is_char_boundary(r.end))
+            else {
                 return Some(Err(self.invalid_utf8(record, row, i)));
             };
-            let text = if i + 1 == width {
-                text.strip_suffix('\r').unwrap_or(text)
-            } else {
-                text
-            };
-            values.push(text_into(text, spare.next()));
+            let mut end = range.end;
+            if i + 1 == width && whole.as_bytes().get(end.wrapping_sub(1)) == Some(&b'\r') {
+                end -= 1;
+            }
+            values.push(span(range.start, end));
         }
         for &column in &self.aliases {
-            let text = match values.get(column) {
-                Some(Cell::String(text)) => text.as_str(),
-                _ => "",
-            };
-            let cell = text_into(text, spare.next());
+            let cell = values.get(column).cloned().unwrap_or(Cell::Empty);
             values.push(cell);
         }
         Some(Ok(Row {
@@ -269,7 +281,18 @@ impl CsvSource {
             row,
             headers: Arc::clone(&self.headers),
             values,
+            text,
         }))
+    }
+}
+
+/// The cell of a field at `start..end` of its record: empty, or a span.
+fn span(start: usize, end: usize) -> Cell {
+    match (u32::try_from(start), u32::try_from(end)) {
+        _ if start >= end => Cell::Empty,
+        (Ok(start), Ok(end)) => Cell::Span { start, end },
+        // A record over 4 GiB; csv cannot hold one, but no offset is ever cut short.
+        _ => Cell::Empty,
     }
 }
 
@@ -278,7 +301,7 @@ impl Iterator for CsvSource {
 
     fn next(&mut self) -> Option<Self::Item> {
         while let Some((record, line)) = self.ahead.pop_front() {
-            if let Some(result) = self.convert(&record, line, Vec::new()) {
+            if let Some(result) = self.convert(&record, line, None) {
                 return Some(result);
             }
         }
@@ -289,7 +312,7 @@ impl Iterator for CsvSource {
             match self.read() {
                 Ok(true) => {
                     let line = record_line(&self.record, &self.reader);
-                    let spare = std::mem::take(&mut self.spare);
+                    let spare = self.spare.take();
                     if let Some(result) = self.convert(&self.record, line, spare) {
                         return Some(result);
                     }
@@ -311,21 +334,8 @@ impl RowSource for CsvSource {
     }
     fn recycle(&mut self, row: Row) {
         if Arc::ptr_eq(&row.headers, &self.headers) {
-            self.spare = row.values;
+            self.spare = Some(row);
         }
-    }
-}
-
-/// The cell for a field's text, in the string of a recycled cell when there is one.
-fn text_into(text: &str, spare: Option<Cell>) -> Cell {
-    match (text, spare) {
-        ("", _) => Cell::Empty,
-        (text, Some(Cell::String(mut buffer))) => {
-            buffer.clear();
-            buffer.push_str(text);
-            Cell::String(buffer)
-        }
-        (text, _) => Cell::String(text.to_owned()),
     }
 }
 

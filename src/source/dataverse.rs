@@ -290,6 +290,7 @@ impl RowBuilder {
             row: self.count,
             headers: Arc::clone(&self.headers),
             values: self.fields.drain(..).map(|(_, cell)| cell).collect(),
+            text: String::new(),
         }
     }
 }

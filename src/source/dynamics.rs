@@ -87,9 +87,12 @@ fn shape<'a>(values: impl Iterator<Item = &'a Cell>) -> Shape {
             Cell::String(s) if is_guid(s) => Shape::Guid,
             Cell::String(s) if looks_like_date(s) => Shape::Date,
             Cell::Date(_) | Cell::DateTime(_) => Shape::Date,
-            Cell::String(_) | Cell::Int(_) | Cell::Float(_) | Cell::Bool(_) | Cell::Error(_) => {
-                Shape::Other
-            }
+            Cell::String(_)
+            | Cell::Int(_)
+            | Cell::Float(_)
+            | Cell::Bool(_)
+            | Cell::Error(_)
+            | Cell::Span { .. } => Shape::Other,
         };
         seen = match seen {
             Shape::Unknown => this,

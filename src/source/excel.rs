@@ -105,6 +105,7 @@ impl ExcelSource {
             row: u64::from(self.origin_row) + r as u64 + 1,
             headers: Arc::clone(&self.headers),
             values,
+            text: String::new(),
         })
     }
 }

@@ -143,6 +143,13 @@ pub enum Cell {
     DateTime(jiff::civil::DateTime),
     /// An error cell such as `#N/A`; reading it is a row error.
     Error(String),
+    /// Text held in the row's own buffer ([`Row::text`]) at these byte offsets: how delimited
+    /// text is read, one buffer per row instead of one string per cell. Read it through the
+    /// row ([`Row::text_of`]); [`Row::into_values`] turns it into `Cell::String`.
+    Span {
+        start: u32,
+        end: u32,
+    },
 }
 
 /// Normalise a column name for matching: lower case, letters and digits only
@@ -191,12 +198,44 @@ pub struct Row {
     pub headers: Arc<Headers>,
     /// One cell per header.
     pub values: Vec<Cell>,
+    /// The text `Cell::Span` cells point into (empty for readers that make no spans).
+    pub text: String,
 }
 
 impl Row {
-    /// The cell of a named column, matched as `Headers::index_of` does.
+    /// The cell of a named column, matched as `Headers::index_of` does; a span is returned
+    /// as it is (see [`Row::text_of`]).
     pub fn get(&self, name: &str) -> Option<&Cell> {
         self.headers.index_of(name).and_then(|i| self.values.get(i))
+    }
+
+    /// The text of a named column's cell, for text cells (`String` and `Span`).
+    pub fn get_text(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(|cell| self.text_of(cell))
+    }
+
+    /// The text of a text cell of this row (`String`, or a `Span` into [`Row::text`]).
+    pub fn text_of<'a>(&'a self, cell: &'a Cell) -> Option<&'a str> {
+        match cell {
+            Cell::String(text) => Some(text),
+            Cell::Span { start, end } => self.text.get(*start as usize..*end as usize),
+            _ => None,
+        }
+    }
+
+    /// The cells, with spans turned into strings: cells that stand without the row.
+    pub fn into_values(self) -> Vec<Cell> {
+        let Row { values, text, .. } = self;
+        values
+            .into_iter()
+            .map(|cell| match cell {
+                Cell::Span { start, end } => {
+                    let part = text.get(start as usize..end as usize).unwrap_or_default();
+                    Cell::String(part.to_owned())
+                }
+                other => other,
+            })
+            .collect()
     }
 }
 

@@ -74,6 +74,7 @@ fn typed_row(headers: &[&str], values: Vec<Cell>) -> Row {
             headers.iter().map(|h| h.to_string()).collect(),
         )),
         values,
+        text: String::new(),
     }
 }
 

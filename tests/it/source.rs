@@ -57,8 +57,8 @@ fn read_ok(path: &Path, opts: &SourceOptions) -> Vec<Row> {
 /// The text of a cell, for comparisons.
 fn text(row: &Row, name: &str) -> String {
     match row.get(name) {
-        Some(Cell::String(s)) => s.clone(),
         Some(Cell::Empty) => String::new(),
+        Some(cell) if row.text_of(cell).is_some() => row.text_of(cell).unwrap_or("").to_owned(),
         Some(other) => format!("{other:?}"),
         None => panic!("no column {name:?} in {:?}", row.headers.names()),
     }

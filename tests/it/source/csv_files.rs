@@ -352,6 +352,36 @@ fn invalid_utf8_after_the_first_64_kib_is_a_row_error() {
 }
 
 #[test]
+fn a_character_split_between_two_fields_is_a_row_error_not_a_character() {
+    // Each field holds half of "é" (C3 | A9): end to end they would read as valid text.
+    // The pair comes after the first 64 KiB, which are checked as a whole when opening.
+    let mut bytes = "Topic,Customer,Amount\nFirst,Contoso,1\n"
+        .as_bytes()
+        .to_vec();
+    for _ in 0..6000 {
+        bytes.extend(b"Deal,Contoso,2\n");
+    }
+    bytes.extend(b"Caf\xc3,\xa9Soci,3\nLast,Fabrikam,4\n");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("split.csv");
+    std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("{e}"));
+    let results = read_all(&path, &SourceOptions::default());
+    assert_eq!(results.len(), 6003);
+    let err = results[6001]
+        .as_ref()
+        .err()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        err.contains("split.csv:row 6003: Topic: invalid UTF-8"),
+        "{err}"
+    );
+    let last = results[6002].as_ref().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(text(last, "Customer"), "Fabrikam");
+    assert_eq!(last.get_text("Amount"), Some("4"));
+}
+
+#[test]
 fn delimiter_is_detected_on_the_given_header_row() {
     let opts = SourceOptions {
         header_row: Some(3),
