@@ -158,20 +158,24 @@ pub fn needs_escape(bytes: &[u8]) -> bool {
     // among bytes below 0x80; bytes >= 0x80 are masked out by `!x`.
     let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS;
     let zero = |x: u64| below(x, 1);
+    let hit = |word: [u8; 8]| {
+        let x = u64::from_ne_bytes(word);
+        below(x, 0x20) | zero(x ^ (ONES * 0x22)) | zero(x ^ (ONES * 0x5c)) != 0
+    };
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
-        let x = u64::from_ne_bytes(word);
-        let hit = below(x, 0x20) | zero(x ^ (ONES * 0x22)) | zero(x ^ (ONES * 0x5c));
-        if hit != 0 {
+        if hit(word) {
             return true;
         }
     }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    // The last few bytes, padded with a letter that needs no escape.
+    let mut word = [b'a'; 8];
+    for (to, from) in word.iter_mut().zip(chunks.remainder()) {
+        *to = *from;
+    }
+    hit(word)
 }
 
 #[cfg(test)]
