@@ -28,6 +28,7 @@ mod csv;
 mod dataverse;
 pub mod dynamics;
 mod excel;
+mod excel_stream;
 mod json;
 mod options;
 
