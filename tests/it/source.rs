@@ -8,6 +8,7 @@ use referral_sync::source::{self, Cell, Row, RowError, SourceError, SourceOption
 mod csv_files;
 mod dataverse_files;
 mod excel_files;
+mod excel_stream;
 mod fuzz;
 
 /// A fixture under `tests/fixtures/source/`.
