@@ -14,8 +14,15 @@
 //! the row, naming the column, when it reads that cell, so a `#N/A` in a helper column that
 //! no mapping uses does not block the row.
 //!
-//! Memory: xlsx, xlsm and xlsb load only the sheet read; calamine's xls and ods readers
-//! parse every sheet when the workbook is opened.
+//! Memory: xlsx, xlsm and xlsb sheets are streamed, cell by cell, by a reader thread
+//! ([`super::excel_stream`]), so rows cost the same however long the sheet is; what stays is
+//! the workbook's shared-string table, which calamine loads when the workbook is opened.
+//! calamine's xls and ods readers parse every sheet when the workbook is opened.
+//!
+//! A sheet that breaks off part-way (a cut-off or corrupt workbook) fails `open` when the
+//! break is among the rows read to find the header; later, it yields the rows before the
+//! break, then one row error naming the file and row, and reading stops. So does a sheet
+//! whose rows are stored out of order past those first rows (Excel never writes one).
 
 use std::fs::File;
 use std::io::{BufReader, Read};

@@ -315,9 +315,12 @@ impl Rows<'_> {
         let mut index = first.index;
         let mut current = values(first.cells.into_iter(), first_column, width);
         loop {
-            let next = cells
-                .next_value()
-                .map_err(|e| self.broken(index, &e.to_string()))?;
+            let next = cells.next_value().map_err(|e| {
+                let why = format!(
+                    "the sheet cannot be read from here on (truncated or corrupt workbook): {e}"
+                );
+                self.broken(index, why)
+            })?;
             let Some(((r, c), value)) = next else {
                 self.push_values(index, current);
                 return Ok(());
@@ -327,8 +330,12 @@ impl Rows<'_> {
             }
             if r != index {
                 if r < index {
-                    let why = format!("the sheet holds row {} after row {}", r + 1, index + 1);
-                    return Err(self.broken(r, &why));
+                    let why = format!(
+                        "the sheet stores this row after row {}, and rows out of order cannot \
+                         be streamed; save the workbook in Excel to put them in order",
+                        u64::from(index) + 1
+                    );
+                    return Err(self.broken(r, why));
                 }
                 let done = std::mem::replace(&mut current, vec![Cell::Empty; width]);
                 if !self.push_values(index, done) {
@@ -344,14 +351,12 @@ impl Rows<'_> {
     }
 
     /// The error for reading that broke off at sheet row `index`.
-    fn broken(&self, index: u32, why: &str) -> RowError {
+    fn broken(&self, index: u32, message: String) -> RowError {
         RowError {
             file: Arc::clone(&self.plan.file),
             row: u64::from(index) + 1,
             column: None,
-            message: format!(
-                "the sheet cannot be read from here on (truncated or corrupt workbook): {why}"
-            ),
+            message,
         }
     }
 

@@ -348,3 +348,79 @@ fn streaming_agrees_with_worksheet_range_on_every_kind_of_value() {
         assert_agrees_with_worksheet_range(&path);
     }
 }
+
+/// Move the sheet XML's `<row r="from">` element to just before `<row r="before">`.
+fn move_row(xml: Vec<u8>, from: u32, before: u32) -> Vec<u8> {
+    let text = String::from_utf8(xml).unwrap_or_else(|e| panic!("{e}"));
+    let find = |text: &str, n: u32| {
+        let start = format!("<row r=\"{n}\"");
+        text.match_indices(&start)
+            .map(|(at, _)| at)
+            .find(|at| matches!(text.as_bytes().get(at + start.len()), Some(b' ' | b'>')))
+            .unwrap_or_else(|| panic!("no row {n}"))
+    };
+    let at = find(&text, from);
+    let end = text[at..]
+        .find("</row>")
+        .map_or(text.len(), |e| at + e + "</row>".len());
+    let row = text[at..end].to_owned();
+    let mut rest = format!("{}{}", &text[..at], &text[end..]);
+    rest.insert_str(find(&rest, before), &row);
+    rest.into_bytes()
+}
+
+#[test]
+fn rows_out_of_order_among_the_first_rows_are_put_in_order() {
+    let bytes = numbered(MANY, false).unwrap_or_else(|e| panic!("{e}"));
+    let moved = rewrite_sheet(&bytes, zip::CompressionMethod::Deflated, |xml| {
+        move_row(xml, 4, 3)
+    });
+    let (_dir, path) = save("early-rows-swapped.xlsx", &moved);
+    let numbers: Vec<u64> = read_all(&path, &SourceOptions::default())
+        .into_iter()
+        .map(|r| r.map(|row| row.row).unwrap_or_else(|e| panic!("{e}")))
+        .collect();
+    assert_eq!(numbers.get(..4), Some(&[2, 3, 4, 5][..]));
+    assert_eq!(
+        numbers.len(),
+        MANY as usize - 6,
+        "every row but the blank ones"
+    );
+}
+
+#[test]
+fn a_row_out_of_order_later_is_a_row_error_naming_it() {
+    let bytes = numbered(MANY, false).unwrap_or_else(|e| panic!("{e}"));
+    let moved = rewrite_sheet(&bytes, zip::CompressionMethod::Deflated, |xml| {
+        move_row(xml, 2102, 2101)
+    });
+    let (_dir, path) = save("late-rows-swapped.xlsx", &moved);
+    let results = read_all(&path, &SourceOptions::default());
+    let last = results.last().and_then(|r| r.as_ref().err());
+    let error = last.unwrap_or_else(|| panic!("no row error at the end"));
+    assert_eq!(error.row, 2101);
+    assert!(error.to_string().contains("after row 2102"), "{error}");
+    let before = results.get(results.len().saturating_sub(2));
+    assert_eq!(
+        before.and_then(|r| r.as_ref().ok()).map(|r| r.row),
+        Some(2100)
+    );
+}
+
+#[test]
+fn a_header_row_given_far_down_skips_the_rows_above() {
+    let (_dir, path) = numbered_file("header-far-down.xlsx", MANY, false);
+    let opts = SourceOptions {
+        header_row: Some(101),
+        ..SourceOptions::default()
+    };
+    let results = read_all(&path, &opts);
+    let first = results.first().and_then(|r| r.as_ref().ok());
+    let first = first.unwrap_or_else(|| panic!("no first row"));
+    assert_eq!(first.row, 102);
+    assert_eq!(first.headers.names(), ["topic 101", "150", "TRUE"]);
+    assert_eq!(
+        first.get("topic 101"),
+        Some(&Cell::String("topic 102".to_owned()))
+    );
+}
