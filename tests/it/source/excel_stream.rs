@@ -14,7 +14,7 @@ use super::excel_files::{buffer, save};
 use super::read_all;
 
 /// More rows than the reader thread may have waiting in its channel (8 batches of 64).
-const MANY: u32 = 3000;
+pub(super) const MANY: u32 = 3000;
 const SHEET: &str = "xl/worksheets/sheet1.xml";
 
 /// `rows` data rows under a header, every 500th row left blank; the `Topic` is `topic <row>`.
@@ -113,7 +113,7 @@ fn rewrite_sheet(
 
 /// Read a workbook that breaks off mid-sheet: rows in order, then one row error naming the
 /// file and the row after the last good one, then nothing.
-fn assert_breaks_off_with_a_row_error(path: &Path) {
+pub(super) fn assert_breaks_off_with_a_row_error(path: &Path) {
     let results = read_all(path, &SourceOptions::default());
     let (last, good) = results
         .split_last()
@@ -207,7 +207,7 @@ fn agrees(data: &Data, cell: &Cell) -> bool {
 /// Read `path` with the source and with `worksheet_range`, and check that they agree: the
 /// same rows (every row below the header with a value under a header), the same numbers,
 /// and every cell the same.
-fn assert_agrees_with_worksheet_range(path: &Path) {
+pub(super) fn assert_agrees_with_worksheet_range(path: &Path) {
     let rows: Vec<Row> = read_all(path, &SourceOptions::default())
         .into_iter()
         .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
