@@ -27,6 +27,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -218,6 +219,9 @@ impl Cells {
     }
 }
 
+/// Why reading stopped when calamine failed on a cell instead of returning an error.
+const MALFORMED: &str = "the workbook reader failed on a malformed record";
+
 /// A cell reader of calamine's (its xlsb reader's type is not public), as a [`CellStream`].
 struct Streamed<'a, F> {
     next: F,
@@ -241,8 +245,12 @@ where
     F: FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, calamine::Error>,
 {
     fn next_value(&mut self) -> NextCell<'_> {
+        // calamine indexes some records without checking them (an xlsb shared-string index
+        // past the table panics): such a cell ends reading like any unreadable cell. The
+        // reader is not used again after that, so its state after the panic does not matter.
+        let next = std::panic::catch_unwind(AssertUnwindSafe(&mut self.next));
+        let cell = next.unwrap_or(Err(calamine::Error::Msg(MALFORMED)))?;
         // calamine's `Cell` lends its value only; inline strings are copied once here.
-        let cell = (self.next)()?;
         Ok(cell.map(|c| (c.get_position(), c.get_value().clone())))
     }
 }

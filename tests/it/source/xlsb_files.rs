@@ -52,8 +52,9 @@ fn cell(column: u32, value: &[u8]) -> Vec<u8> {
 
 const STRINGS: [&str; 3] = ["Topic", "Amount", "Status"];
 
-/// The worksheet: a title, the header (shared strings), then `rows` rows of values.
-fn sheet(rows: u32) -> Vec<u8> {
+/// The worksheet: a title, the header (shared strings), then `rows` rows of values; with
+/// `bad_string`, that row's first cell points past the end of the shared-string table.
+fn sheet(rows: u32, bad_string: Option<u32>) -> Vec<u8> {
     let mut out = Vec::new();
     record(&mut out, 0x0081, &[]);
     let dimension: Vec<u8> = [0, rows + 1, 0, 3]
@@ -78,6 +79,9 @@ fn sheet(rows: u32) -> Vec<u8> {
             continue;
         }
         row(&mut out, r);
+        if bad_string == Some(r + 1) {
+            record(&mut out, 0x0007, &cell(0, &99u32.to_le_bytes()));
+        }
         record(
             &mut out,
             0x0006,
@@ -104,8 +108,18 @@ fn sheet(rows: u32) -> Vec<u8> {
     out
 }
 
-/// A workbook with a hidden sheet and the data sheet; `cut` shortens the data sheet.
-fn workbook(rows: u32, cut: Option<f64>) -> Vec<u8> {
+/// How to spoil the data sheet.
+#[derive(Clone, Copy)]
+enum Damage {
+    None,
+    /// Keep this share of its bytes.
+    Cut(f64),
+    /// A shared-string index out of range in this row (calamine panics on it).
+    BadString(u32),
+}
+
+/// A workbook with a hidden sheet and the data sheet.
+fn workbook(rows: u32, damage: Damage) -> Vec<u8> {
     let mut book = Vec::new();
     for (state, id, rel, name) in [
         (1u32, 1u32, "rId1", "hiddenSheet"),
@@ -128,9 +142,13 @@ fn workbook(rows: u32, cut: Option<f64>) -> Vec<u8> {
     for text in STRINGS {
         record(&mut strings, 0x0013, &[vec![0], wide(text)].concat());
     }
-    let mut data = sheet(rows);
-    if let Some(cut) = cut {
-        data.truncate((data.len() as f64 * cut) as usize);
+    let bad_string = match damage {
+        Damage::BadString(row) => Some(row),
+        Damage::None | Damage::Cut(_) => None,
+    };
+    let mut data = sheet(rows, bad_string);
+    if let Damage::Cut(share) = damage {
+        data.truncate((data.len() as f64 * share) as usize);
     }
     let rels = r#"<?xml version="1.0" encoding="UTF-8"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
@@ -141,7 +159,7 @@ fn workbook(rows: u32, cut: Option<f64>) -> Vec<u8> {
         ("xl/_rels/workbook.bin.rels", rels.as_bytes().to_vec()),
         ("xl/workbook.bin", book),
         ("xl/sharedStrings.bin", strings),
-        ("xl/worksheets/sheet1.bin", sheet(0)),
+        ("xl/worksheets/sheet1.bin", sheet(0, None)),
         ("xl/worksheets/sheet2.bin", data),
     ];
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -156,7 +174,7 @@ fn workbook(rows: u32, cut: Option<f64>) -> Vec<u8> {
 
 #[test]
 fn xlsb_sheet_streams_typed_cells_in_order() {
-    let (_dir, path) = save("opportunities.xlsb", &workbook(MANY, None));
+    let (_dir, path) = save("opportunities.xlsb", &workbook(MANY, Damage::None));
     let rows = read_ok(&path, &SourceOptions::default());
     assert_eq!(
         rows.len(),
@@ -186,6 +204,32 @@ fn xlsb_sheet_streams_typed_cells_in_order() {
 
 #[test]
 fn xlsb_sheet_cut_off_mid_stream_is_a_row_error_naming_the_file() {
-    let (_dir, path) = save("cut.xlsb", &workbook(MANY, Some(0.6)));
+    let (_dir, path) = save("cut.xlsb", &workbook(MANY, Damage::Cut(0.6)));
     assert_breaks_off_with_a_row_error(&path);
+}
+
+#[test]
+fn a_record_calamine_panics_on_is_a_row_error_or_an_open_error() {
+    // Past the first rows: the rows before it, then a row error, not a panic.
+    let (_dir, path) = save("bad-string.xlsb", &workbook(MANY, Damage::BadString(2002)));
+    let results = referral_sync::source::open(&path, &SourceOptions::default())
+        .map(|rows| rows.collect::<Vec<_>>())
+        .unwrap_or_else(|e| panic!("cannot open: {e}"));
+    let last = results.last().and_then(|r| r.as_ref().err());
+    let error = last.unwrap_or_else(|| panic!("no row error at the end"));
+    // It names the first row not handed out: row 2000, still being read when the bad cell
+    // of row 2002 came (row 2001 is blank), might have had more cells.
+    assert_eq!(error.row, 2000, "{error}");
+    assert!(error.to_string().contains("malformed record"), "{error}");
+    let good = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(good, 1997 - 7, "rows 3 to 1999 but the blank ones");
+    // Among the first rows: the workbook cannot be opened.
+    let (_dir, path) = save(
+        "bad-string-early.xlsb",
+        &workbook(MANY, Damage::BadString(5)),
+    );
+    match referral_sync::source::open(&path, &SourceOptions::default()) {
+        Ok(_) => panic!("opened a workbook whose reader fails"),
+        Err(e) => assert!(e.to_string().contains("malformed record"), "{e}"),
+    }
 }
