@@ -70,17 +70,10 @@ impl ExcelSource {
         check_not_encrypted(path)?;
         let workbook = open_workbook_auto(path).map_err(|e| workbook_error(path, e))?;
         let sheet = choose_sheet(path, workbook.sheets_metadata(), opts.sheet.as_deref())?;
-        let mut first_column = None;
-        let cells = match workbook {
-            Sheets::Xlsx(xlsx) => Cells::Xlsx(xlsx),
-            Sheets::Xlsb(xlsb) => Cells::Xlsb(xlsb),
-            mut whole @ (Sheets::Xls(_) | Sheets::Ods(_)) => {
-                let range = whole
-                    .worksheet_range(&sheet)
-                    .map_err(|e| workbook_error(path, e))?;
-                first_column = range.start().map(|(_, column)| column);
-                Cells::Loaded(range)
-            }
+        let cells = Cells::of(path, workbook, &sheet)?;
+        let first_column = match &cells {
+            Cells::Loaded(range) => range.start().map(|(_, column)| column),
+            Cells::Xlsx(_) | Cells::Xlsb(_) => None,
         };
         let file = Arc::new(path.to_path_buf());
         let plan = SheetPlan {
@@ -186,6 +179,22 @@ impl Drop for ExcelSource {
 }
 
 impl Cells {
+    /// The workbook to stream `sheet` from, or the sheet loaded whole (xls, ods).
+    fn of(
+        path: &Path,
+        workbook: Sheets<BufReader<File>>,
+        sheet: &str,
+    ) -> Result<Self, SourceError> {
+        match workbook {
+            Sheets::Xlsx(xlsx) => Ok(Cells::Xlsx(xlsx)),
+            Sheets::Xlsb(xlsb) => Ok(Cells::Xlsb(xlsb)),
+            mut whole @ (Sheets::Xls(_) | Sheets::Ods(_)) => whole
+                .worksheet_range(sheet)
+                .map(Cells::Loaded)
+                .map_err(|e| workbook_error(path, e)),
+        }
+    }
+
     /// The reader thread's work: stream the sheet's cells into rows.
     fn read(self, plan: &SheetPlan, out: &std::sync::mpsc::SyncSender<Message>) {
         let failed = |e: calamine::Error| {
