@@ -3,8 +3,11 @@
 //! `Date` (midnight) or `DateTime` in either the 1900 or the 1904 date system, a time of day
 //! or a duration becomes text such as `7:30:00`, and error cells such as `#N/A` become
 //! `Cell::Error`.
+//!
+//! Values arrive in the form of calamine's streaming cell reader (`DataRef`); a whole loaded
+//! sheet's values (`Data`, for xls and ods) are lent in that form, so both take one path.
 
-use calamine::{Data, ExcelDateTime};
+use calamine::{Data, DataRef, ExcelDateTime};
 use jiff::civil;
 
 use super::Cell;
@@ -12,25 +15,75 @@ use super::Cell;
 /// The largest float that is still an exact integer (2^53).
 const EXACT_INT: f64 = 9_007_199_254_740_992.0;
 
-/// The cell for one spreadsheet value.
-pub(super) fn data_to_cell(data: &Data) -> Cell {
+/// The cell for one spreadsheet value as calamine's cell reader yields it (shared strings
+/// arrive as text borrowed from the workbook).
+pub(super) fn cell_of(value: DataRef<'_>) -> Cell {
+    match value {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) if s.is_empty() => Cell::Empty,
+        DataRef::String(s) => Cell::String(s),
+        DataRef::SharedString("") => Cell::Empty,
+        DataRef::SharedString(s) => Cell::String(s.to_owned()),
+        DataRef::Int(i) => Cell::Int(i),
+        DataRef::Float(f) => float_cell(f),
+        DataRef::Bool(b) => Cell::Bool(b),
+        DataRef::DateTime(dt) => excel_datetime(&dt),
+        DataRef::DateTimeIso(text) => iso_datetime(&text),
+        DataRef::DurationIso(text) => Cell::String(text),
+        DataRef::Error(e) => Cell::Error(e.to_string()),
+    }
+}
+
+/// A value of a whole loaded sheet (xls, ods) in the cell reader's form, its text borrowed.
+pub(super) fn borrow_data(data: &Data) -> DataRef<'_> {
     match data {
-        Data::Empty => Cell::Empty,
-        Data::String(s) if s.is_empty() => Cell::Empty,
-        Data::String(s) => Cell::String(s.clone()),
-        Data::Int(i) => Cell::Int(*i),
-        Data::Float(f) => float_cell(*f),
-        Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(dt) => excel_datetime(dt),
-        Data::DateTimeIso(text) => iso_datetime(text),
-        Data::DurationIso(text) => Cell::String(text.clone()),
-        Data::Error(e) => Cell::Error(e.to_string()),
+        Data::Empty => DataRef::Empty,
+        Data::String(s) => DataRef::SharedString(s),
+        Data::Int(i) => DataRef::Int(*i),
+        Data::Float(f) => DataRef::Float(*f),
+        Data::Bool(b) => DataRef::Bool(*b),
+        Data::DateTime(dt) => DataRef::DateTime(*dt),
+        Data::DateTimeIso(text) => DataRef::DateTimeIso(text.clone()),
+        Data::DurationIso(text) => DataRef::DurationIso(text.clone()),
+        Data::Error(e) => DataRef::Error(e.clone()),
+    }
+}
+
+/// How a value counts when looking for the header row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// Nothing, or only spaces.
+    Blank,
+    /// Text.
+    Text,
+    /// A number, date, boolean or error.
+    Other,
+}
+
+/// Whether a value is blank, text, or something else.
+pub(super) fn kind_of(value: &DataRef<'_>) -> Kind {
+    let text = match value {
+        DataRef::Empty => return Kind::Blank,
+        DataRef::String(s) => s.as_str(),
+        DataRef::SharedString(s) => s,
+        DataRef::Int(_)
+        | DataRef::Float(_)
+        | DataRef::Bool(_)
+        | DataRef::DateTime(_)
+        | DataRef::DateTimeIso(_)
+        | DataRef::DurationIso(_)
+        | DataRef::Error(_) => return Kind::Other,
+    };
+    if text.trim().is_empty() {
+        Kind::Blank
+    } else {
+        Kind::Text
     }
 }
 
 /// The text of a header cell.
-pub(super) fn header_text(data: &Data) -> String {
-    match data_to_cell(data) {
+pub(super) fn header_text(cell: Cell) -> String {
+    match cell {
         Cell::Empty => String::new(),
         Cell::String(s) => s.trim().to_owned(),
         Cell::Int(i) => i.to_string(),

@@ -14,99 +14,116 @@
 //! the row, naming the column, when it reads that cell, so a `#N/A` in a helper column that
 //! no mapping uses does not block the row.
 //!
-//! Memory: xlsx, xlsm and xlsb load only the sheet read; calamine's xls and ods readers
-//! parse every sheet when the workbook is opened.
+//! Memory: xlsx, xlsm and xlsb sheets are streamed, cell by cell, by a reader thread
+//! ([`super::excel_stream`]), so rows cost the same however long the sheet is; what stays is
+//! the workbook's shared-string table, which calamine loads when the workbook is opened.
+//! calamine's xls and ods readers parse every sheet when the workbook is opened.
+//!
+//! A sheet that breaks off part-way (a cut-off or corrupt workbook) fails `open` when the
+//! break is among the rows read to find the header; later, it yields the rows before the
+//! break, then one row error naming the file and row, and reading stops. So does a sheet
+//! whose rows are stored out of order past those first rows (Excel never writes one).
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufReader, Read};
+use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread::JoinHandle;
 
-use calamine::{Data, Range, Reader, Sheet, SheetType, SheetVisible, open_workbook_auto};
+use calamine::{
+    Data, DataRef, Range, Reader, Sheet, SheetType, SheetVisible, Sheets, UsedCells, Xlsb, Xlsx,
+    XlsxError, open_workbook_auto,
+};
 
-use super::cell::{data_to_cell, header_text};
-use super::dynamics;
-use super::{Cell, Headers, Row, RowError, RowSource, SourceError, SourceOptions};
+use super::cell::borrow_data;
+use super::excel_stream::{AHEAD, CellStream, Message, NextCell, SheetPlan, read_sheet};
+use super::{Headers, Row, RowError, RowSource, SourceError, SourceOptions};
 
-/// How many rows the header detection and the Dynamics column detection look at.
-const SCAN_ROWS: usize = 20;
-
-/// A reader of one worksheet.
+/// A reader of one worksheet. The rows are read by a thread of their own (see
+/// [`super::excel_stream`]); dropping the source stops and waits for that thread.
 pub struct ExcelSource {
     file: Arc<PathBuf>,
     headers: Arc<Headers>,
-    range: Range<Data>,
-    /// The 0-based sheet row of the range's first row.
-    origin_row: u32,
-    /// Header columns read from the sheet; aliases follow them in `headers`.
-    width: usize,
-    /// The sheet column (relative to the range) of every column of `headers`.
-    columns: Vec<usize>,
-    /// The range row to read next.
-    next: usize,
+    messages: Receiver<Message>,
+    batch: std::vec::IntoIter<Row>,
+    /// The sheet row number of the last row handed out.
+    last_row: u64,
+    /// Set once the reader thread said it finished or stopped.
+    ended: bool,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// The sheet's cells, and who holds them while the thread reads them.
+enum Cells {
+    Xlsx(Xlsx<BufReader<File>>),
+    Xlsb(Xlsb<BufReader<File>>),
+    /// An xls or ods sheet, which calamine loads whole.
+    Loaded(Range<Data>),
 }
 
 impl ExcelSource {
-    /// Open a workbook, choose the sheet, load it and find its header row.
+    /// Open a workbook, choose the sheet, start reading it and find its header row.
     pub fn open(path: &Path, opts: &SourceOptions) -> Result<Self, SourceError> {
         check_not_encrypted(path)?;
-        let mut workbook = open_workbook_auto(path).map_err(|e| workbook_error(path, e))?;
+        let workbook = open_workbook_auto(path).map_err(|e| workbook_error(path, e))?;
         let sheet = choose_sheet(path, workbook.sheets_metadata(), opts.sheet.as_deref())?;
-        let range = workbook
-            .worksheet_range(&sheet)
-            .map_err(|e| workbook_error(path, e))?;
-        let origin_row = range.start().map_or(0, |(row, _)| row);
-        let no_header = || SourceError::NoHeader {
-            path: path.to_path_buf(),
-            sheet: Some(sheet.clone()),
+        let cells = Cells::of(path, workbook, &sheet)?;
+        let first_column = match &cells {
+            Cells::Loaded(range) => range.start().map(|(_, column)| column),
+            Cells::Xlsx(_) | Cells::Xlsb(_) => None,
         };
-        let header = match opts.header_row {
-            Some(row) => given_header(&range, origin_row, row),
-            None => detect_header(&range),
-        }
-        .ok_or_else(no_header)?;
-        let mut names = header_names(&range, header);
-        let width = names.len();
-        if width == 0 {
-            return Err(no_header());
-        }
-        let mut columns: Vec<usize> = (0..width).collect();
-        let sample: Vec<Vec<Cell>> = (header + 1..range.height())
-            .take(SCAN_ROWS)
-            .map(|r| (0..width).map(|c| cell_at(&range, r, c)).collect())
-            .collect();
-        for (alias, column) in dynamics::aliases(&names, &sample) {
-            names.push(alias.to_owned());
-            columns.push(column);
-        }
-        Ok(ExcelSource {
-            file: Arc::new(path.to_path_buf()),
-            headers: Arc::new(Headers::new(names)),
-            range,
-            origin_row,
-            width,
-            columns,
-            next: header + 1,
-        })
+        let file = Arc::new(path.to_path_buf());
+        let plan = SheetPlan {
+            file: Arc::clone(&file),
+            sheet,
+            header_row: opts.header_row,
+            first_column,
+            describe: workbook_error,
+        };
+        let (sender, messages) = sync_channel(AHEAD);
+        let reader = std::thread::Builder::new()
+            .name("excel-sheet".to_owned())
+            .spawn(move || cells.read(&plan, &sender))
+            .map_err(|source| SourceError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let mut source = ExcelSource {
+            file,
+            headers: Arc::new(Headers::default()),
+            messages,
+            batch: Vec::new().into_iter(),
+            last_row: 0,
+            ended: false,
+            reader: Some(reader),
+        };
+        source.headers = match source.messages.recv() {
+            Ok(Message::Opened(opened)) => opened?,
+            Ok(_) | Err(_) => return Err(source.failed_to_start()),
+        };
+        Ok(source)
     }
 
-    /// The row at range index `r`; `None` when every cell is empty.
-    fn convert(&self, r: usize) -> Option<Row> {
-        let values: Vec<Cell> = self
-            .columns
-            .iter()
-            .map(|&c| cell_at(&self.range, r, c))
-            .collect();
-        if values.iter().take(self.width).all(|v| *v == Cell::Empty) {
-            return None;
+    /// The error when the reader thread ended without saying why (it panicked).
+    fn failed_to_start(&mut self) -> SourceError {
+        self.stop();
+        SourceError::Workbook {
+            path: self.file.as_ref().clone(),
+            message: "the sheet reader stopped unexpectedly".to_owned(),
         }
-        Some(Row {
-            file: Arc::clone(&self.file),
-            row: u64::from(self.origin_row) + r as u64 + 1,
-            headers: Arc::clone(&self.headers),
-            values,
-            text: String::new(),
-        })
+    }
+
+    /// Tell the reader thread nobody listens any more, and wait for it to end.
+    fn stop(&mut self) {
+        let (_, closed) = sync_channel(0);
+        drop(std::mem::replace(&mut self.messages, closed));
+        if let Some(reader) = self.reader.take() {
+            // A thread that panicked has already been reported as a row error or open error.
+            let _ = reader.join();
+        }
     }
 }
 
@@ -114,14 +131,35 @@ impl Iterator for ExcelSource {
     type Item = Result<Row, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.next < self.range.height() {
-            let r = self.next;
-            self.next += 1;
-            if let Some(row) = self.convert(r) {
+        loop {
+            if let Some(row) = self.batch.next() {
+                self.last_row = row.row;
                 return Some(Ok(row));
             }
+            if self.ended {
+                return None;
+            }
+            match self.messages.recv() {
+                Ok(Message::Rows(rows)) => self.batch = rows.into_iter(),
+                Ok(Message::Opened(_)) => {}
+                Ok(Message::Finished) => self.ended = true,
+                Ok(Message::Stopped(error)) => {
+                    self.ended = true;
+                    return Some(Err(error));
+                }
+                Err(_) => {
+                    self.ended = true;
+                    return Some(Err(RowError {
+                        file: Arc::clone(&self.file),
+                        row: self.last_row + 1,
+                        column: None,
+                        message: "the sheet reader stopped unexpectedly; rows from here on \
+                                  were not read"
+                            .to_owned(),
+                    }));
+                }
+            }
         }
-        None
     }
 }
 
@@ -134,21 +172,122 @@ impl RowSource for ExcelSource {
     }
 }
 
-/// The header row's names, up to the last non-empty one.
-fn header_names(range: &Range<Data>, header: usize) -> Vec<String> {
-    let mut names: Vec<String> = (0..range.width())
-        .map(|c| range.get((header, c)).map(header_text).unwrap_or_default())
-        .collect();
-    let width = names
-        .iter()
-        .rposition(|n| !n.is_empty())
-        .map_or(0, |i| i + 1);
-    names.truncate(width);
-    names
+impl Drop for ExcelSource {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
-fn cell_at(range: &Range<Data>, r: usize, c: usize) -> Cell {
-    range.get((r, c)).map_or(Cell::Empty, data_to_cell)
+impl Cells {
+    /// The workbook to stream `sheet` from, or the sheet loaded whole (xls, ods).
+    fn of(
+        path: &Path,
+        workbook: Sheets<BufReader<File>>,
+        sheet: &str,
+    ) -> Result<Self, SourceError> {
+        match workbook {
+            Sheets::Xlsx(xlsx) => Ok(Cells::Xlsx(xlsx)),
+            Sheets::Xlsb(xlsb) => Ok(Cells::Xlsb(xlsb)),
+            mut whole @ (Sheets::Xls(_) | Sheets::Ods(_)) => whole
+                .worksheet_range(sheet)
+                .map(Cells::Loaded)
+                .map_err(|e| workbook_error(path, e)),
+        }
+    }
+
+    /// The reader thread's work: stream the sheet's cells into rows.
+    fn read(self, plan: &SheetPlan, out: &std::sync::mpsc::SyncSender<Message>) {
+        let failed = |e: calamine::Error| {
+            let _ = out.send(Message::Opened(Err((plan.describe)(&plan.file, e))));
+        };
+        match self {
+            Cells::Xlsx(mut xlsx) => match xlsx.worksheet_cells_reader(&plan.sheet) {
+                Ok(mut cells) => {
+                    let next = || cells.next_cell().map_err(calamine::Error::Xlsx);
+                    read_sheet(&mut Streamed::new(next), plan, out);
+                }
+                // A chart sheet: no cells, so no header (as calamine's `worksheet_range`).
+                Err(XlsxError::NotAWorksheet(_)) => read_sheet(&mut NoCells, plan, out),
+                Err(e) => failed(calamine::Error::Xlsx(e)),
+            },
+            Cells::Xlsb(mut xlsb) => match xlsb.worksheet_cells_reader(&plan.sheet) {
+                Ok(mut cells) => {
+                    let next = || cells.next_cell().map_err(calamine::Error::Xlsb);
+                    read_sheet(&mut Streamed::new(next), plan, out);
+                }
+                Err(e) => failed(calamine::Error::Xlsb(e)),
+            },
+            Cells::Loaded(range) => {
+                let mut cells = LoadedCells {
+                    start: range.start().unwrap_or_default(),
+                    cells: range.used_cells(),
+                };
+                read_sheet(&mut cells, plan, out);
+            }
+        }
+    }
+}
+
+/// Why reading stopped when calamine failed on a cell instead of returning an error.
+const MALFORMED: &str = "the workbook reader failed on a malformed record";
+
+/// A cell reader of calamine's (its xlsb reader's type is not public), as a [`CellStream`].
+struct Streamed<'a, F> {
+    next: F,
+    borrows: PhantomData<DataRef<'a>>,
+}
+
+impl<'a, F> Streamed<'a, F>
+where
+    F: FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, calamine::Error>,
+{
+    fn new(next: F) -> Self {
+        Streamed {
+            next,
+            borrows: PhantomData,
+        }
+    }
+}
+
+impl<'a, F> CellStream for Streamed<'a, F>
+where
+    F: FnMut() -> Result<Option<calamine::Cell<DataRef<'a>>>, calamine::Error>,
+{
+    fn next_value(&mut self) -> NextCell<'_> {
+        // calamine indexes some records without checking them (an xlsb shared-string index
+        // past the table panics): such a cell ends reading like any unreadable cell. The
+        // reader is not used again after that, so its state after the panic does not matter.
+        let next = std::panic::catch_unwind(AssertUnwindSafe(&mut self.next));
+        let cell = next.unwrap_or(Err(calamine::Error::Msg(MALFORMED)))?;
+        // calamine's `Cell` lends its value only; inline strings are copied once here.
+        Ok(cell.map(|c| (c.get_position(), c.get_value().clone())))
+    }
+}
+
+/// The used cells of a loaded sheet, at their sheet positions.
+struct LoadedCells<'a> {
+    start: (u32, u32),
+    cells: UsedCells<'a, Data>,
+}
+
+impl CellStream for LoadedCells<'_> {
+    fn next_value(&mut self) -> NextCell<'_> {
+        let Some((r, c, data)) = self.cells.next() else {
+            return Ok(None);
+        };
+        // Range positions fit in u32: the range was built from u32 sheet positions.
+        let at = (self.start.0 + r as u32, self.start.1 + c as u32);
+        Ok(Some((at, borrow_data(data))))
+    }
+}
+
+/// A sheet without cells (a chart sheet).
+struct NoCells;
+
+impl CellStream for NoCells {
+    fn next_value(&mut self) -> NextCell<'_> {
+        Ok(None)
+    }
 }
 
 /// `--sheet` by exact name, then by name ignoring case, then as a 0-based index; else the
@@ -181,46 +320,6 @@ fn choose_sheet(
             sheet: wanted.unwrap_or("(first visible worksheet)").to_owned(),
             available: sheets.iter().map(|s| s.name.clone()).collect(),
         })
-}
-
-/// The range index of the 1-based sheet row `row`, if that row is inside the range.
-fn given_header(range: &Range<Data>, origin_row: u32, row: u32) -> Option<usize> {
-    let index = row.checked_sub(1)?.checked_sub(origin_row)? as usize;
-    (index < range.height()).then_some(index)
-}
-
-/// The first row of the first [`SCAN_ROWS`] that holds only text and fills at least half as
-/// many columns as the fullest of them.
-fn detect_header(range: &Range<Data>) -> Option<usize> {
-    let rows: Vec<(usize, bool)> = range
-        .rows()
-        .take(SCAN_ROWS)
-        .map(|cells| {
-            let filled = cells.iter().filter(|d| !is_blank(d)).count();
-            let text = cells
-                .iter()
-                .all(|d| is_blank(d) || matches!(d, Data::String(_)));
-            (filled, text)
-        })
-        .collect();
-    let widest = rows.iter().map(|(filled, _)| *filled).max()?;
-    let needed = widest.div_ceil(2).max(1);
-    rows.iter()
-        .position(|&(filled, text)| text && filled >= needed)
-}
-
-fn is_blank(data: &Data) -> bool {
-    match data {
-        Data::Empty => true,
-        Data::String(s) => s.trim().is_empty(),
-        Data::Int(_)
-        | Data::Float(_)
-        | Data::Bool(_)
-        | Data::DateTime(_)
-        | Data::DateTimeIso(_)
-        | Data::DurationIso(_)
-        | Data::Error(_) => false,
-    }
 }
 
 /// An encrypted Office Open XML workbook is not a zip but an OLE compound file holding an

@@ -16,7 +16,9 @@
 //!   `<field>@label` for formatted values, `nav_property.field` for expanded records;
 //!   decimals keep their exact text, dates stay text.
 //!
-//! Memory stays flat for CSV and JSON however large the input; a workbook costs one sheet.
+//! Memory stays flat for CSV and JSON however large the input. Workbook sheets (.xlsx, .xlsm,
+//! .xlsb) are streamed too; what remains is the workbook's shared-string table, which calamine
+//! loads when it opens the file. .xls and .ods are loaded whole.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +30,7 @@ mod csv;
 mod dataverse;
 pub mod dynamics;
 mod excel;
+mod excel_stream;
 mod json;
 mod options;
 

@@ -8,7 +8,9 @@ use referral_sync::source::{self, Cell, Row, RowError, SourceError, SourceOption
 mod csv_files;
 mod dataverse_files;
 mod excel_files;
+mod excel_stream;
 mod fuzz;
+mod xlsb_files;
 
 /// A fixture under `tests/fixtures/source/`.
 fn fixture(name: &str) -> PathBuf {

@@ -16,14 +16,14 @@ const GUID_1: &str = "6f1a3c1e-2b4d-ef11-a73d-000d3a5c8e21";
 const GUID_2: &str = "{7A2B4D2F-3C5E-EF11-A73D-000D3A5C8E21}";
 
 /// Write `bytes` to `name` in a fresh temporary directory.
-fn save(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+pub(super) fn save(name: &str, bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let path = dir.path().join(name);
     std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
     (dir, path)
 }
 
-fn buffer(mut workbook: Workbook) -> Vec<u8> {
+pub(super) fn buffer(mut workbook: Workbook) -> Vec<u8> {
     workbook
         .save_to_buffer()
         .unwrap_or_else(|e| panic!("xlsx: {e}"))
