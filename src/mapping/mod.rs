@@ -28,6 +28,6 @@ pub use convert::{
 };
 pub use diag::{Diagnostic, Diagnostics};
 pub use load::Mapping;
-pub use out::Out;
+pub use out::{Out, write_json};
 pub use outcome::{Evaluated, MappedRecord, Problem, RowFailure, RowOutcome, Rows, records};
 pub use schema::json_schema;

@@ -77,35 +77,42 @@ impl<'a> Out<'a> {
 
     /// Compact JSON, byte for byte what `serde_json::to_writer` writes for [`Out::to_value`].
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        match self {
-            Out::Null => out.extend_from_slice(b"null"),
-            Out::Bool(true) => out.extend_from_slice(b"true"),
-            Out::Bool(false) => out.extend_from_slice(b"false"),
-            // Writing to a Vec cannot fail.
-            Out::Number(n) => serde_json::to_writer(&mut *out, n).unwrap_or_default(),
-            Out::Text(text) => write_string(out, text),
-            Out::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    item.write_json(out);
+        write_json(self, out);
+    }
+}
+
+/// Compact JSON of any document the validators read (an [`Out`] or a `serde_json::Value`),
+/// byte for byte what `serde_json::to_writer` writes, faster: strings that need no escaping
+/// are copied as they are.
+pub fn write_json<J: Json>(doc: &J, out: &mut Vec<u8>) {
+    match doc.view() {
+        View::Null => out.extend_from_slice(b"null"),
+        View::Bool(true) => out.extend_from_slice(b"true"),
+        View::Bool(false) => out.extend_from_slice(b"false"),
+        // Writing to a Vec cannot fail.
+        View::Number(n) => serde_json::to_writer(&mut *out, n).unwrap_or_default(),
+        View::String(text) => write_string(out, text),
+        View::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
                 }
-                out.push(b']');
+                write_json(item, out);
             }
-            Out::Object(members) => {
-                out.push(b'{');
-                for (i, (key, member)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_string(out, key);
-                    out.push(b':');
-                    member.write_json(out);
+            out.push(b']');
+        }
+        View::Object(members) => {
+            out.push(b'{');
+            for (i, (key, member)) in members.entries().enumerate() {
+                if i > 0 {
+                    out.push(b',');
                 }
-                out.push(b'}');
+                write_string(out, key);
+                out.push(b':');
+                write_json(member, out);
             }
+            out.push(b'}');
         }
     }
 }
@@ -133,6 +140,12 @@ impl<'a> JsonObject<Out<'a>> for [(&'a str, Out<'a>)] {
     }
     fn is_empty(&self) -> bool {
         <[_]>::is_empty(self)
+    }
+    fn entries<'e>(&'e self) -> impl Iterator<Item = (&'e str, &'e Out<'a>)>
+    where
+        Out<'a>: 'e,
+    {
+        self.iter().map(|(key, value)| (*key, value))
     }
 }
 
@@ -206,6 +219,9 @@ mod tests {
         });
         assert_eq!(ours(&value), serde(&value));
         assert_eq!(Out::borrow(&value).to_value(), value);
+        let mut direct = Vec::new();
+        super::write_json(&value, &mut direct);
+        assert_eq!(direct, serde(&value));
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub trait JsonObject<J> {
     fn member(&self, key: &str) -> Option<&J>;
     /// Whether the object has no member.
     fn is_empty(&self) -> bool;
+    /// Every member, in order.
+    fn entries<'a>(&'a self) -> impl Iterator<Item = (&'a str, &'a J)>
+    where
+        J: 'a;
 }
 
 /// One JSON value as the validators see it.
@@ -63,6 +67,12 @@ impl JsonObject<Value> for Map<String, Value> {
     }
     fn is_empty(&self) -> bool {
         Map::is_empty(self)
+    }
+    fn entries<'a>(&'a self) -> impl Iterator<Item = (&'a str, &'a Value)>
+    where
+        Value: 'a,
+    {
+        self.iter().map(|(key, value)| (key.as_str(), value))
     }
 }
 

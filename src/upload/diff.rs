@@ -11,19 +11,23 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::client::PatchOp;
-use crate::referral::{FieldError, validate_transition};
+use crate::mapping::write_json;
+use crate::referral::{FieldError, Json, validate_transition};
 
 /// The hash of what is sent for one record: the referral payload and, for a shared referral,
 /// the connected Microsoft referral's payload. Mapping output is deterministic (stable key
 /// order), so equal hashes mean nothing changed.
-pub fn payload_hash(referral: &Value, connected: Option<&Value>) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(referral.to_string().as_bytes());
+///
+/// Works on any document the validators read: the mapping's own payload tree hashes the same
+/// as the `Value` it becomes (both are hashed as their compact JSON).
+pub fn payload_hash<J: Json>(referral: &J, connected: Option<&J>) -> String {
+    let mut text = Vec::with_capacity(2048);
+    write_json(referral, &mut text);
     if let Some(connected) = connected {
-        hasher.update(b"\n");
-        hasher.update(connected.to_string().as_bytes());
+        text.push(b'\n');
+        write_json(connected, &mut text);
     }
-    hex::encode(hasher.finalize())
+    hex::encode(Sha256::digest(&text))
 }
 
 /// The patch that brings a referral whose current state is `current` (the payload last

@@ -103,7 +103,7 @@ pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
             limit: args.limit,
             quiet,
         };
-        let result = session.run(setup, Feed::Export(records)).await;
+        let result = session.run(setup, Feed::Export(Box::new(records))).await;
         api.close().await;
         finish(result?, args.summary_json.as_deref())
     })
@@ -133,10 +133,7 @@ impl Session {
     }
 
     /// Record the run, carry it out, and record how it ended.
-    pub(crate) async fn run<I>(mut self, setup: RunSetup, feed: Feed<I>) -> Result<RunEnd, Error>
-    where
-        I: Iterator<Item = crate::mapping::RowOutcome> + Send + 'static,
-    {
+    pub(crate) async fn run(mut self, setup: RunSetup, feed: Feed) -> Result<RunEnd, Error> {
         let run = self.ledger.start_run(&self.command)?;
         let (end, mut ledger) = upload_records(setup, self.ledger, self.reads, run, feed).await?;
         let counts = serde_json::to_string(&end.summary).unwrap_or_default();

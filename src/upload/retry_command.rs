@@ -13,7 +13,7 @@ use super::run::{Feed, RunSetup};
 use super::{Api, SendSettings, Session, finish, runtime};
 use crate::cli::RetryArgs;
 use crate::ledger::{Ledger, LedgerRecord, Step};
-use crate::mapping::{MappedRecord, RowOutcome};
+use crate::mapping::MappedRecord;
 use crate::{Error, Exit};
 
 /// `retry`: see the command's `--help`.
@@ -57,7 +57,7 @@ pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
             limit: None,
             quiet,
         };
-        let feed: Feed<std::iter::Empty<RowOutcome>> = Feed::Jobs(jobs);
+        let feed = Feed::Jobs(jobs);
         let result = session.run(setup, feed).await;
         api.close().await;
         finish(result?, args.summary_json.as_deref())

@@ -14,12 +14,14 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use super::client::ApiClient;
+use super::diff::payload_hash;
 use super::engine::{Control, Engine, Job, hash_of};
 use super::plan::{Plan, plan};
 use super::progress::Progress;
 use super::summary::{Counters, Summary, bump};
 use crate::ledger::{Ledger, LedgerError, LedgerWriter, RunId, State, SyncEntry, WriterOptions};
-use crate::mapping::RowOutcome;
+use crate::mapping::{Evaluated, MappedRecord, RowOutcome, Rows};
+use crate::source::Row;
 use crate::{Error, Exit};
 
 /// What a run needs beyond its records.
@@ -39,25 +41,22 @@ pub struct RunEnd {
 }
 
 /// Where a run's work comes from.
-pub enum Feed<I> {
+pub enum Feed {
     /// Rows of an export, planned against the ledger as they are read.
-    Export(I),
+    Export(Box<Rows>),
     /// Jobs planned already (`retry`).
     Jobs(Vec<Job>),
 }
 
 /// Upload `feed`, recording everything in `ledger` under `run`. `reads` is a second
 /// connection to the same ledger for the reader thread.
-pub async fn upload_records<I>(
+pub async fn upload_records(
     setup: RunSetup,
     ledger: Ledger,
     reads: Ledger,
     run: RunId,
-    feed: Feed<I>,
-) -> Result<(RunEnd, Ledger), Error>
-where
-    I: Iterator<Item = RowOutcome> + Send + 'static,
-{
+    feed: Feed,
+) -> Result<(RunEnd, Ledger), Error> {
     let started = Instant::now();
     let counters = Arc::new(Counters::default());
     let control = Arc::new(Control::default());
@@ -132,15 +131,12 @@ where
 }
 
 /// Feed planned jobs from the reader thread to at most `concurrency` workers at once.
-async fn pump<I>(
+async fn pump(
     setup: &RunSetup,
     engine: Arc<Engine>,
     reads: Ledger,
-    feed: Feed<I>,
-) -> Result<(), Error>
-where
-    I: Iterator<Item = RowOutcome> + Send + 'static,
-{
+    feed: Feed,
+) -> Result<(), Error> {
     let concurrency = setup.concurrency.max(1);
     let (tx, mut rx) = mpsc::channel::<Job>(concurrency * 2);
     let reader = {
@@ -148,7 +144,7 @@ where
         let control = Arc::clone(&engine.control);
         let limit = setup.limit;
         std::thread::spawn(move || match feed {
-            Feed::Export(records) => read_jobs(records, reads, tx, &counters, &control, limit),
+            Feed::Export(records) => read_jobs(*records, reads, tx, &counters, &control, limit),
             Feed::Jobs(jobs) => {
                 for job in jobs {
                     bump(&counters.rows);
@@ -214,30 +210,42 @@ fn note(
 }
 
 /// The reader thread: map rows, skip what is unchanged, send the rest as jobs.
-fn read_jobs<I>(
-    records: I,
+///
+/// A row is hashed from the mapping's payload tree as it is evaluated; a row the ledger holds
+/// as synced with that hash is counted unchanged without its payload ever becoming a
+/// `serde_json::Value` (the common case of a nightly re-run).
+fn read_jobs(
+    mut rows: Rows,
     reads: Ledger,
     tx: mpsc::Sender<Job>,
     counters: &Counters,
     control: &Control,
     limit: Option<u64>,
-) -> Result<(), Error>
-where
-    I: Iterator<Item = RowOutcome>,
-{
+) -> Result<(), Error> {
     let index: HashMap<String, SyncEntry> = reads.load_sync_index()?;
-    for (seen, outcome) in (0u64..).zip(records) {
+    for seen in 0u64.. {
         if !control.running() || limit.is_some_and(|n| seen >= n) {
             break;
         }
+        let Some(step) = rows.next_with(|evaluated, row| read_step(evaluated, row, &index)) else {
+            break;
+        };
         bump(&counters.rows);
-        let record = match outcome {
-            RowOutcome::Mapped(record) => record,
-            RowOutcome::Skipped { .. } => {
+        let (record, hash) = match step {
+            Step::Unchanged => {
+                bump(&counters.unchanged);
+                continue;
+            }
+            Step::Record(record, hash) => (record, hash),
+            Step::Other(RowOutcome::Mapped(record)) => {
+                let hash = hash_of(&record);
+                (record, hash)
+            }
+            Step::Other(RowOutcome::Skipped { .. }) => {
                 bump(&counters.skipped);
                 continue;
             }
-            RowOutcome::Invalid(failure) => {
+            Step::Other(RowOutcome::Invalid(failure)) => {
                 bump(&counters.failed);
                 for line in failure.to_string().lines() {
                     tracing::warn!("{line}");
@@ -245,16 +253,7 @@ where
                 continue;
             }
         };
-        let hash = hash_of(&record);
-        let entry = index.get(&record.external_id);
-        if let Some(entry) = entry
-            && entry.state == State::Synced
-            && entry.payload_hash.as_deref() == Some(hash.as_str())
-        {
-            bump(&counters.unchanged);
-            continue;
-        }
-        let full = match entry {
+        let full = match index.get(&record.external_id) {
             Some(_) => reads.get(&record.external_id)?,
             None => None,
         };
@@ -268,6 +267,43 @@ where
         }
     }
     Ok(())
+}
+
+/// What the reader makes of one row.
+enum Step {
+    /// Synced already with this very payload.
+    Unchanged,
+    /// A mapped record to plan, with its payload hash.
+    Record(MappedRecord, String),
+    /// Anything else (skipped or invalid rows).
+    Other(RowOutcome),
+}
+
+fn read_step(evaluated: Evaluated<'_>, row: &Row, index: &HashMap<String, SyncEntry>) -> Step {
+    let Evaluated::Mapped {
+        external_id,
+        referral,
+        connected,
+    } = evaluated
+    else {
+        return Step::Other(evaluated.into_outcome(row));
+    };
+    let hash = payload_hash(&referral, connected.as_ref());
+    let unchanged = index.get(external_id.as_ref()).is_some_and(|entry| {
+        entry.state == State::Synced && entry.payload_hash.as_deref() == Some(hash.as_str())
+    });
+    if unchanged {
+        return Step::Unchanged;
+    }
+    let mapped = Evaluated::Mapped {
+        external_id,
+        referral,
+        connected,
+    };
+    match mapped.into_outcome(row) {
+        RowOutcome::Mapped(record) => Step::Record(record, hash),
+        other => Step::Other(other),
+    }
 }
 
 /// Wait for Ctrl-C or SIGTERM, then ask the run to stop reading.
