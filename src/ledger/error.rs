@@ -104,3 +104,16 @@ pub enum LedgerError {
     #[error("ledger writer is closed; the write was not recorded")]
     WriterClosed,
 }
+
+impl LedgerError {
+    /// Whether SQLite said "database is locked" while opening or migrating the file: another
+    /// connection is setting the file up, and trying again shortly succeeds.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            LedgerError::Open { source, .. } | LedgerError::Migrate { source, .. } => {
+                source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+            }
+            _ => false,
+        }
+    }
+}

@@ -51,6 +51,21 @@ impl Ledger {
     /// `open` writes.
     pub fn open(path: impl AsRef<Path>) -> Result<Ledger, LedgerError> {
         let path = path.as_ref();
+        // Two processes opening a fresh file at once can meet SQLite's "database is locked"
+        // while one of them switches it to WAL, a moment in which SQLite does not wait on
+        // its own; the open is tried again until the busy timeout.
+        let deadline = std::time::Instant::now() + schema::BUSY_TIMEOUT;
+        loop {
+            match Ledger::open_once(path) {
+                Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> Result<Ledger, LedgerError> {
         schema::create_private(path)?;
         let read_only = || LedgerError::ReadOnly {
             path: path.to_path_buf(),

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 use super::LedgerError;
 
 /// How long a connection waits for another connection's write lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one migration per entry; `user_version` is the number applied.
 const MIGRATIONS: &[&str] = &[
