@@ -165,6 +165,10 @@ pub struct Join<'a> {
     api: &'a ApiIndex,
     seen: HashSet<String>,
     findings: Vec<Finding>,
+    /// `(externalReferenceId, connected referral id)` of co-sell records whose connected
+    /// referral the listing lacks (a listing may leave out Microsoft's side): to be looked up
+    /// one by one before they count as missing.
+    unlisted_connected: Vec<(String, String)>,
 }
 
 impl<'a> Join<'a> {
@@ -174,7 +178,36 @@ impl<'a> Join<'a> {
             api,
             seen: HashSet::new(),
             findings: Vec::new(),
+            unlisted_connected: Vec::new(),
         }
+    }
+
+    /// The co-sell records whose connected referral the listing lacks, taken out of the join.
+    pub fn take_unlisted_connected(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.unlisted_connected)
+    }
+
+    /// A connected referral that a look-up confirmed gone.
+    pub fn connected_missing(&mut self, record: &LedgerRecord, connected_id: &str) {
+        let export = self.export.get(&record.external_id);
+        let api = record
+            .referral_id
+            .as_deref()
+            .and_then(|id| self.api.get(id));
+        let detail = format!(
+            "the connected referral {connected_id} (the co-sell request to Microsoft) is gone \
+             from the API; the partner's referral remains, and the request must be made again"
+        );
+        let mut f = finding(
+            Category::MissingFromApi,
+            &record.external_id,
+            Some(record),
+            export,
+            api,
+            detail,
+        );
+        f.referral_id = Some(connected_id.to_owned());
+        self.findings.push(f);
     }
 
     /// Compare one ledger record with the export and the API.
@@ -186,6 +219,12 @@ impl<'a> Join<'a> {
             let finding = finding(category, &r.external_id, Some(r), export, api, detail);
             self.findings.push(finding);
         };
+        if let Some(connected) = &r.connected_referral_id
+            && self.api.get(connected).is_none()
+        {
+            let pair = (r.external_id.clone(), connected.clone());
+            self.unlisted_connected.push(pair);
+        }
         if let (Some(id), None) = (&r.referral_id, api) {
             push(
                 Category::MissingFromApi,

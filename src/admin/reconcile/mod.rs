@@ -1,4 +1,6 @@
 //! `reconcile`: the export, the ledger and the API side by side, and every difference listed.
+//! A co-sell record's connected referral (Microsoft's side) is checked too: one the listing
+//! lacks is looked up by id, and counts as missing only when the API answers 404.
 //!
 //! The export is mapped as `upload` would map it (same mapping, same payload hash); the API
 //! is listed whole (every page, following `@odata.nextLink`); the ledger is streamed. The join
@@ -50,6 +52,11 @@ pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
         join.ledger_record(&record);
         Ok::<(), Error>(())
     })?;
+    for (external_id, connected_id) in gone_connected(&args, join.take_unlisted_connected())? {
+        if let Some(record) = ledger.get(&external_id)? {
+            join.connected_missing(&record, &connected_id);
+        }
+    }
     let mut findings = join.finish();
     let adopted = match args.adopt {
         true => adopt(&mut ledger, &api, &mut findings)?,
@@ -77,6 +84,31 @@ fn list_api(args: &ReconcileArgs) -> Result<ApiIndex, Error> {
         client.list_all(None, None).await.map_err(api_error)
     })?;
     Ok(ApiIndex::new(referrals.iter().map(api_entry)))
+}
+
+/// Of the connected referrals the listing lacks, those a look-up by id does not find (404).
+fn gone_connected(
+    args: &ReconcileArgs,
+    unlisted: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, Error> {
+    if unlisted.is_empty() {
+        return Ok(unlisted);
+    }
+    tracing::info!(
+        count = unlisted.len(),
+        "looking up connected referrals the listing left out"
+    );
+    with_api(&args.api, &args.ledger, |client| async move {
+        let mut gone = Vec::new();
+        for (external_id, id) in unlisted {
+            match client.get(&id).await {
+                Ok(_) => {}
+                Err(e) if e.status() == Some(404) => gone.push((external_id, id)),
+                Err(e) => return Err(api_error(e)),
+            }
+        }
+        Ok(gone)
+    })
 }
 
 /// Write `--output` (if asked), then the table or `--json` on stdout.

@@ -154,3 +154,40 @@ fn a_record_gone_from_export_and_api_is_reported_twice() {
         ]
     );
 }
+
+#[test]
+fn a_connected_referral_the_listing_lacks_is_only_missing_once_a_look_up_says_so() {
+    let exported: HashMap<String, ExportEntry> = [("S-1", export("New", "Pending"))]
+        .into_iter()
+        .map(|(id, e)| (id.to_owned(), e))
+        .collect();
+    let listed = ApiIndex::new([api("r1", Some("S-1"), "New", "Pending", true)]);
+    let mut shared = record("S-1", Some("r1"), State::Synced, Some("h1"));
+    shared.connected_referral_id = Some("c1".into());
+
+    // The listing left the connected referral out, and the look-up found it: no finding.
+    let mut join = Join::new(&exported, &listed);
+    join.ledger_record(&shared);
+    assert_eq!(
+        join.take_unlisted_connected(),
+        [("S-1".to_owned(), "c1".to_owned())]
+    );
+    assert!(join.finish().is_empty());
+
+    // The look-up answered 404.
+    let mut join = Join::new(&exported, &listed);
+    join.ledger_record(&shared);
+    join.connected_missing(&shared, "c1");
+    let findings = join.finish();
+    assert_eq!(kinds(&findings), [(Category::MissingFromApi, "S-1")]);
+    assert_eq!(findings[0].referral_id.as_deref(), Some("c1"));
+
+    // Listed: nothing to look up.
+    let both = ApiIndex::new([
+        api("r1", Some("S-1"), "New", "Pending", true),
+        api("c1", None, "New", "Pending", false),
+    ]);
+    let mut join = Join::new(&exported, &both);
+    join.ledger_record(&shared);
+    assert!(join.take_unlisted_connected().is_empty());
+}

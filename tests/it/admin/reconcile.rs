@@ -332,3 +332,33 @@ fn a_real_salesforce_export_uploaded_with_the_embedded_sandbox_reconciles_in_syn
     assert_eq!(ws.ledger()?.counts_by_state()?.synced, records);
     Ok(())
 }
+
+#[test]
+fn a_connected_referral_deleted_in_partner_center_is_missing_from_the_api() -> TestResult {
+    let ws = Workspace::new(&[])?;
+    // Co-sell: every row becomes a Shared referral and a connected one for Microsoft.
+    let mapping = std::fs::read_to_string(ws.path("mapping.toml"))?.replace(
+        r#"type = { value = "Independent" }"#,
+        r#"type = { value = "Shared" }"#,
+    );
+    std::fs::write(ws.path("mapping.toml"), mapping)?;
+    ws.write_export(&FIRST[..2])?;
+    expect_code(&ws.upload()?, 0)?;
+    expect_code(&reconcile(&ws, &[])?, 0)?;
+
+    let connected = ws
+        .record("A-2")?
+        .connected_referral_id
+        .ok_or("A-2 has no connected referral")?;
+    ws.delete_referral(&connected)?;
+    let output = reconcile(&ws, &["--output", "findings.csv"])?;
+    expect_code(&output, 1)?;
+    assert_eq!(
+        findings_csv(&ws, "findings.csv")?,
+        pairs(&[("missing_from_api", "A-2")])
+    );
+    let table = stdout(&output);
+    assert!(table.contains(&connected), "{table}");
+    assert!(table.contains("co-sell request"), "{table}");
+    Ok(())
+}
