@@ -24,7 +24,7 @@ mod tree;
 
 pub use convert::{
     BoolWords, date_utc, parse_bool, parse_date, parse_datetime, parse_decimal, parse_integer,
-    timestamp_utc, trim,
+    timestamp_utc,
 };
 pub use diag::{Diagnostic, Diagnostics};
 pub use load::Mapping;

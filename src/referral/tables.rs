@@ -106,7 +106,7 @@ pub fn is_country_code(code: &str) -> bool {
 /// The alpha-2 code for a country name, alias, native name, alpha-3 or alpha-2 code, in any
 /// case: "United States", "USA", "Deutschland", "GBR", "gb" → `US`, `US`, `DE`, `GB`, `GB`.
 pub fn country_code(name: &str) -> Option<&'static str> {
-    if let Some(code) = COUNTRY_EXACT.get(crate::mapping::trim(name)) {
+    if let Some(code) = COUNTRY_EXACT.get(name.trim()) {
         return Some(code);
     }
     COUNTRY_INDEX.get(&normalize(name)).copied()
@@ -120,7 +120,7 @@ pub fn is_currency_code(code: &str) -> bool {
 /// The ISO 4217 code for a currency name or code, in any case: Dynamics' "US Dollar",
 /// "Euro", "Pound Sterling", "Japanese Yen", "Canadian Dollar"; or "usd".
 pub fn currency_code(name: &str) -> Option<&'static str> {
-    if let Some(code) = CURRENCY_EXACT.get(crate::mapping::trim(name)) {
+    if let Some(code) = CURRENCY_EXACT.get(name.trim()) {
         return Some(code);
     }
     CURRENCY_INDEX.get(&normalize(name)).copied()
