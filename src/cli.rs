@@ -97,6 +97,45 @@ pub enum Command {
     Relink(RelinkArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+    /// Sign in to Partner Center once, as a person, with a device code.
+    ///
+    /// Prints a URL and a code on stderr: open the URL in any browser, enter the code and sign
+    /// in (with MFA). The refresh token, the authority, tenant and app are stored in the
+    /// credentials file (mode 0600), so that later commands, cron included, need nothing else.
+    Login(LoginArgs),
+    /// Show who is signed in: account, tenant, whether the sign-in carried MFA, and when the
+    /// refresh token was last renewed (never a token).
+    Whoami(CredentialsArgs),
+    /// Remove the stored sign-in (the credentials file).
+    Logout(CredentialsArgs),
+}
+
+/// The credentials file of `login`, `whoami` and `logout`.
+#[derive(Debug, Clone, Args)]
+pub struct CredentialsArgs {
+    /// The credentials file [default: $XDG_CONFIG_HOME/referral-sync/credentials.json or
+    /// ~/.config/referral-sync/credentials.json].
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The application (client) id of your app registration (a public client with the
+    /// delegated permission `user_impersonation` of the Partner Center API).
+    #[arg(long, env = "PARTNER_CLIENT_ID")]
+    pub client_id: String,
+    /// The tenant: `organizations`, your tenant's domain or id.
+    #[arg(long, default_value = "organizations")]
+    pub tenant: String,
+    /// The Entra ID authority (another cloud, or the sandbox's URL).
+    #[arg(long, default_value = "https://login.microsoftonline.com")]
+    pub authority: String,
+    #[command(flatten)]
+    pub file: CredentialsArgs,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +177,18 @@ pub struct SandboxArgs {
     /// Answer creates with 200 instead of 201.
     #[arg(long)]
     pub create_status_200: bool,
+    /// Sign-in (`/{tenant}/oauth2/v2.0/devicecode`): approve a pending device code at its
+    /// first poll, as if the user had signed in with MFA.
+    #[arg(long)]
+    pub approve_device_codes: bool,
+    /// Refuse password-grant sign-ins as Entra ID does under MFA enforcement
+    /// (`interaction_required`, AADSTS50076).
+    #[arg(long)]
+    pub require_mfa: bool,
+    /// Each refresh token works once (stricter than Entra ID, which rotates but keeps the old
+    /// one valid for a while).
+    #[arg(long)]
+    pub rotate_refresh_tokens: bool,
 }
 
 /// How to read input files; shared by every command that reads an export.
@@ -205,9 +256,13 @@ pub struct ApiArgs {
     /// Start the embedded sandbox on a free loopback port and run against it.
     #[arg(long, conflicts_with = "api_url")]
     pub sandbox: bool,
-    /// Read the bearer token from this file (otherwise `PARTNER_API_TOKEN`, or OAuth).
+    /// Read the bearer token from this file, mode 0600 (otherwise `PARTNER_API_TOKEN`, or OAuth).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// The credentials file written by `referral-sync login` (used from its default place
+    /// when no other credential is given).
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
     /// OAuth token endpoint (used with `PARTNER_CLIENT_ID` and a secret or refresh token).
     #[arg(long, env = "PARTNER_TOKEN_URL")]
     pub token_url: Option<String>,

@@ -19,6 +19,7 @@ pub mod mapping;
 pub mod preview;
 pub mod referral;
 pub mod sandbox;
+pub mod signin;
 pub mod source;
 pub mod upload;
 
@@ -43,6 +44,9 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Reconcile(args) => admin::reconcile_command(args),
         Command::Forget(args) => admin::forget_command(args),
         Command::Relink(args) => admin::relink_command(args),
+        Command::Login(args) => signin::login_command(args),
+        Command::Whoami(args) => signin::whoami_command(args),
+        Command::Logout(args) => signin::logout_command(args),
         Command::Completions(args) => {
             let mut cmd = Cli::command();
             clap_complete::generate(

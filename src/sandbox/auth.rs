@@ -6,6 +6,9 @@
 //! exercised for real (`--token-lifetime 1`). Without `--token`, any other non-empty bearer
 //! token is accepted too; with `--token T`, only `T` is (the token endpoint still answers, but
 //! its tokens are refused, as a wrong tenant's would be). Tokens are never logged.
+//!
+//! The JWTs of the v2.0 sign-in endpoints (`authority`) are refused once their `exp` has
+//! passed, and app-only ones always: the Referrals API requires App+User.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -63,6 +66,9 @@ impl Auth {
                     "Caller is not authorized to access the resource.",
                 ))
             };
+        }
+        if let Some(claims) = super::authority::issued_claims(token) {
+            return check_issued_jwt(token, &claims);
         }
         match issued_expiry(token) {
             Some(expires_on) if expires_on <= jiff::Timestamp::now().as_second() => {
@@ -149,6 +155,20 @@ impl Auth {
             uuid::Uuid::new_v4().simple()
         )
     }
+}
+
+/// A JWT of the sandbox's v2.0 endpoints: unexpired, and for a user.
+fn check_issued_jwt(token: &str, claims: &serde_json::Value) -> Result<String, ApiError> {
+    let exp = claims.get("exp").and_then(serde_json::Value::as_i64);
+    if exp.is_none_or(|exp| exp <= jiff::Timestamp::now().as_second()) {
+        return Err(ApiError::unauthenticated("the access token has expired"));
+    }
+    if claims.get("idtyp").and_then(serde_json::Value::as_str) == Some("app") {
+        return Err(ApiError::unauthenticated(
+            "app-only tokens are not accepted: this API requires App+User (delegated) tokens",
+        ));
+    }
+    Ok(token.to_string())
 }
 
 /// The expiry (Unix seconds) inside a token this sandbox could have issued.

@@ -41,6 +41,17 @@ impl RateLimit {
     }
 }
 
+/// How the sandbox's Entra ID v2.0 endpoints behave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignInOptions {
+    /// Approve a pending device code at its first poll (as a user signing in with MFA).
+    pub approve_device_codes: bool,
+    /// Refuse password-grant sign-ins with `interaction_required` (AADSTS50076).
+    pub require_mfa: bool,
+    /// Each refresh token works once.
+    pub rotate_refresh_tokens: bool,
+}
+
 /// Everything the sandbox needs to run.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -64,6 +75,8 @@ pub struct SandboxConfig {
     pub state: Option<PathBuf>,
     /// Answer creates with 200 instead of 201.
     pub create_status_200: bool,
+    /// The sign-in options of the v2.0 endpoints (see [`SignInOptions`]).
+    pub sign_in: SignInOptions,
     /// How long a "lost" response holds its connection before dropping it.
     pub hold_lost_for: Duration,
 }
@@ -83,6 +96,7 @@ impl Default for SandboxConfig {
             seed: 0,
             state: None,
             create_status_200: false,
+            sign_in: SignInOptions::default(),
             hold_lost_for: Duration::from_secs(600),
         }
     }
@@ -116,6 +130,11 @@ impl SandboxConfig {
             seed: args.seed.unwrap_or_else(rand::random),
             state: args.state.clone(),
             create_status_200: args.create_status_200,
+            sign_in: SignInOptions {
+                approve_device_codes: args.approve_device_codes,
+                require_mfa: args.require_mfa,
+                rotate_refresh_tokens: args.rotate_refresh_tokens,
+            },
             ..SandboxConfig::default()
         })
     }

@@ -17,6 +17,7 @@
 //! `auth`, `envelope`, `time`.
 
 mod auth;
+mod authority;
 mod config;
 mod envelope;
 mod faults;
@@ -41,7 +42,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-pub use self::config::{RateLimit, SandboxConfig};
+pub use self::authority::{SANDBOX_ACCOUNT, SANDBOX_TENANT_ID};
+pub use self::config::{RateLimit, SandboxConfig, SignInOptions};
 pub use self::fields::{PARTNER_ORG_ID, PARTNER_ORG_NAME};
 pub use self::list::PAGE_SIZE;
 pub use self::routes::{MAX_BODY, ROOT};

@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::envelope::ApiError;
 use super::faults::api_gate;
 use super::state::App;
-use super::{list, referrals};
+use super::{authority, list, referrals};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -43,6 +43,12 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(api)
         .route("/oauth2/token", post(token))
         .route("/{tenant}/oauth2/token", post(token))
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(authority::device_code_route),
+        )
+        .route("/{tenant}/oauth2/v2.0/token", post(authority::token_route))
+        .route("/sandbox/device", post(authority::decide_route))
         .route("/sandbox/stats", get(stats))
         .route("/sandbox/reset", post(reset))
         .route("/sandbox/referrals/{id}", delete(remove))

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::auth::Auth;
+use super::authority::Authority;
 use super::config::SandboxConfig;
 use super::faults::{Faults, Limiter};
 use super::store::Store;
@@ -45,6 +46,7 @@ pub struct App {
     pub config: SandboxConfig,
     pub store: Mutex<Store>,
     pub auth: Auth,
+    pub authority: Authority,
     pub limiter: Option<Limiter>,
     pub faults: Faults,
     pub stats: Stats,
@@ -60,6 +62,7 @@ impl App {
         };
         Ok(App {
             auth: Auth::new(config.token.clone(), config.token_lifetime),
+            authority: Authority::new(config.sign_in, config.token_lifetime),
             limiter: config.rate_limit.map(Limiter::new),
             faults: Faults::new(&config),
             store: Mutex::new(store),

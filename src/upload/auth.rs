@@ -1,15 +1,19 @@
-//! Where the bearer token comes from: a static token, or OAuth against an AAD v1-style token
-//! endpoint, refreshed before it expires and once more when the API answers 401.
+//! Where the bearer token comes from: a static token, the signed-in user of a credentials file
+//! (`referral-sync login`, see [`delegated`]), or OAuth against an AAD v1-style token endpoint;
+//! refreshed before it expires and once more when the API answers 401.
 //!
-//! Sources, first match wins: `--token-file` (trimmed), `--oauth-file` (a `KEY=value` file that
-//! must not be readable by group or others), `PARTNER_API_TOKEN`, then OAuth settings from the
-//! environment (`PARTNER_CLIENT_ID`, `PARTNER_CLIENT_SECRET`, … or `--token-url`). Keys of the
-//! settings file fill the settings first; the environment fills what the file leaves out.
+//! Sources, first match wins: `--token-file` (trimmed; private like the OAuth file),
+//! `--credentials`, `--oauth-file` (a `KEY=value` file that must not be readable by group or
+//! others), `PARTNER_API_TOKEN`, OAuth settings from the environment (`PARTNER_CLIENT_ID`,
+//! `PARTNER_REFRESH_TOKEN`, … or `--token-url`), then the default credentials file when it
+//! exists. Keys of the settings file fill the settings first; the environment fills what the
+//! file leaves out.
 //!
-//! The grant follows from the settings: a refresh token gives `refresh_token`, a user name and
-//! password give `password`, else a client secret gives `client_credentials`. AAD v1 answers
-//! numbers as strings (`"expires_in":"3600"`); both forms are accepted. A rotated refresh token
-//! in an answer replaces the old one.
+//! From the command line, only a refresh token is accepted as OAuth settings: Partner Center
+//! enforces MFA on every App+User call since 2026-04-01, which a password grant cannot carry,
+//! and it never accepted app-only (client credentials) tokens; both are refused with the reason
+//! before any request. AAD v1 answers numbers as strings (`"expires_in":"3600"`); both forms
+//! are accepted. A rotated refresh token in an answer replaces the old one.
 //!
 //! Concurrent callers share one refresh: the cache sits behind an async mutex, and whoever
 //! holds it while the token is stale fetches the new one; the others then find it fresh.
@@ -17,16 +21,22 @@
 //! of the token endpoint.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod claims;
+pub mod credentials;
+mod delegated;
+pub mod entra;
 mod files;
 
 use serde::Deserialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+pub use self::claims::Claims;
+use self::delegated::Delegated;
 use self::files::read_token_file;
 pub use self::files::{parse_settings, read_settings_file};
 use crate::cli::ApiArgs;
@@ -50,10 +60,42 @@ const SETTING_KEYS: [&str; 7] = [
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error(
-        "no API credentials: set PARTNER_API_TOKEN, pass --token-file, or configure OAuth \
-         (--oauth-file, or PARTNER_CLIENT_ID with --token-url or PARTNER_TENANT)"
+        "no API credentials: sign in once with `referral-sync login` (or pass --credentials \
+         FILE), set PARTNER_API_TOKEN, or pass --token-file"
     )]
     NotConfigured,
+    #[error("{path}: no stored sign-in here; run `referral-sync login` first")]
+    NotSignedIn { path: PathBuf },
+    #[error(
+        "the password grant (PARTNER_USERNAME/PARTNER_PASSWORD) cannot sign in to Partner \
+         Center: since 2026-04-01 it enforces multi-factor authentication on every App+User \
+         call, and a password sign-in cannot carry MFA. Sign in once with `referral-sync login` \
+         (device code, in a browser, with MFA); later runs, cron included, use the stored \
+         credentials"
+    )]
+    PasswordGrant,
+    #[error(
+        "client credentials (PARTNER_CLIENT_SECRET without a user) give an app-only token, and \
+         the Partner Center Referrals API accepts only App+User tokens (an app acting for a \
+         signed-in user). Sign in once with `referral-sync login`; later runs, cron included, \
+         use the stored credentials"
+    )]
+    AppOnly,
+    #[error(
+        "the sign-in stored in {path} is no longer accepted ({code}: {description}); run \
+         `referral-sync login` again"
+    )]
+    SignInAgain {
+        path: PathBuf,
+        code: String,
+        description: String,
+    },
+    #[error("token endpoint {url} refused: {code}: {description}")]
+    Refused {
+        url: String,
+        code: String,
+        description: String,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -119,6 +161,7 @@ pub struct TokenSource {
 enum Inner {
     Static(Secret),
     OAuth(Box<OAuth>),
+    Delegated(Box<Delegated>),
 }
 
 #[derive(Debug)]
@@ -167,6 +210,13 @@ impl TokenSource {
         })
     }
 
+    /// The user signed in to the credentials file at `path`.
+    pub fn signed_in(path: &Path, timeout: Duration) -> Result<Self, AuthError> {
+        Ok(TokenSource {
+            inner: Arc::new(Inner::Delegated(Box::new(Delegated::open(path, timeout)?))),
+        })
+    }
+
     /// Build from the command line and the process environment.
     pub fn from_args(args: &ApiArgs) -> Result<Self, AuthError> {
         Self::from_args_with_env(args, &|key| std::env::var(key).ok())
@@ -181,6 +231,9 @@ impl TokenSource {
         if let Some(path) = &args.token_file {
             return Ok(Self::fixed(read_token_file(path)?));
         }
+        if let Some(path) = &args.credentials {
+            return Self::signed_in(path, timeout);
+        }
         let file = match &args.oauth_file {
             Some(path) => read_settings_file(path)?,
             None => BTreeMap::new(),
@@ -191,13 +244,20 @@ impl TokenSource {
                 return Ok(Self::fixed(Secret::new(token)));
             }
         }
-        let settings = oauth_settings(args, &file, env)?;
-        Self::oauth(settings, timeout)
+        refuse_unsupported_grants(&file, env)?;
+        match oauth_settings(args, &file, env) {
+            Ok(settings) => Self::oauth(settings, timeout),
+            Err(AuthError::NotConfigured) => match credentials::default_path(env) {
+                Some(path) if path.exists() => Self::signed_in(&path, timeout),
+                _ => Err(AuthError::NotConfigured),
+            },
+            Err(err) => Err(err),
+        }
     }
 
     /// Whether a rejected token can be replaced (OAuth) or not (static).
     pub fn can_refresh(&self) -> bool {
-        matches!(*self.inner, Inner::OAuth(_))
+        matches!(*self.inner, Inner::OAuth(_) | Inner::Delegated(_))
     }
 
     /// A token that is valid for at least the refresh margin.
@@ -212,6 +272,7 @@ impl TokenSource {
                     _ => oauth.fetch(&mut cache).await,
                 }
             }
+            Inner::Delegated(delegated) => delegated.token().await,
         }
     }
 
@@ -226,7 +287,31 @@ impl TokenSource {
                     _ => oauth.fetch(&mut cache).await,
                 }
             }
+            Inner::Delegated(delegated) => delegated.refresh_rejected(rejected).await,
         }
+    }
+}
+
+/// Refuse settings that call for the password or the client credentials grant: Partner
+/// Center accepts neither (see the module's documentation).
+fn refuse_unsupported_grants(
+    file: &BTreeMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), AuthError> {
+    let set = |key: &str| {
+        file.get(key)
+            .cloned()
+            .or_else(|| env(&format!("PARTNER_{key}")))
+            .is_some_and(|v| !v.trim().is_empty())
+    };
+    if set("REFRESH_TOKEN") {
+        Ok(())
+    } else if set("USERNAME") || set("PASSWORD") {
+        Err(AuthError::PasswordGrant)
+    } else if set("CLIENT_SECRET") {
+        Err(AuthError::AppOnly)
+    } else {
+        Ok(())
     }
 }
 
@@ -355,12 +440,14 @@ impl OAuth {
             .as_ref()
             .and_then(Number::get)
             .unwrap_or(3600);
-        // A lifetime beyond a day is taken as a day (and cannot overflow the clock).
-        let lifetime = Duration::from_secs(lifetime.min(86_400));
-        let margin = self.settings.refresh_margin.min(lifetime / 2);
+        let lifetime = Duration::from_secs(lifetime);
         let token = Secret::new(answer.access_token);
         cache.token = Some(token.clone());
-        cache.refresh_at = Some(started + (lifetime - margin));
+        cache.refresh_at = Some(refresh_deadline(
+            started,
+            lifetime,
+            self.settings.refresh_margin,
+        ));
         if let Some(rotated) = answer.refresh_token.filter(|t| !t.is_empty()) {
             cache.refresh_token = Some(Secret::new(rotated));
         }
@@ -417,6 +504,14 @@ impl OAuth {
         let body = response.bytes().await.map_err(transport)?;
         Ok((status, body.to_vec()))
     }
+}
+
+/// When a token fetched at `started` for `lifetime` is renewed: `margin` before it expires, at
+/// most half its lifetime before. A lifetime beyond a day is taken as a day (and cannot
+/// overflow the clock).
+fn refresh_deadline(started: Instant, lifetime: Duration, margin: Duration) -> Instant {
+    let lifetime = lifetime.min(Duration::from_secs(86_400));
+    started + (lifetime - margin.min(lifetime / 2))
 }
 
 /// The error for a non-2xx token answer; only AAD's `error` and `error_description` are kept.

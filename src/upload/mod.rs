@@ -208,14 +208,17 @@ pub fn sandbox_state_path(ledger: &Path) -> PathBuf {
     ledger.with_file_name(name)
 }
 
-/// Missing or unreadable credentials are a usage error (exit 2); a refused login aborts (3).
-fn auth_error(err: AuthError) -> Error {
+/// Missing, unreadable or refused credentials are a usage error (exit 2); a refused sign-in
+/// aborts (3).
+pub(crate) fn auth_error(err: AuthError) -> Error {
     match err {
-        AuthError::Transport { .. } | AuthError::Rejected { .. } | AuthError::Decode { .. } => {
-            Error::Aborted {
-                reason: format!("authentication failed: {err}"),
-            }
-        }
+        AuthError::Transport { .. }
+        | AuthError::Rejected { .. }
+        | AuthError::Refused { .. }
+        | AuthError::SignInAgain { .. }
+        | AuthError::Decode { .. } => Error::Aborted {
+            reason: format!("authentication failed: {err}"),
+        },
         other => Error::usage(other.to_string()),
     }
 }

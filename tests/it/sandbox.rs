@@ -1,8 +1,9 @@
 //! Tests of the sandbox module: the real binary here (first stdout line, SIGTERM, `--state`
-//! across restarts), the API over HTTP in `api`, auth, limits and faults in `behaviour`, and
-//! junk input in `input`.
+//! across restarts), the API over HTTP in `api`, auth, limits and faults in `behaviour`, the
+//! Entra ID sign-in endpoints in `authority`, and junk input in `input`.
 
 mod api;
+mod authority;
 mod behaviour;
 mod input;
 

@@ -9,6 +9,8 @@
 //!   and the sandbox killed and restarted mid-run on its `--state` file.
 //! - `shared`: Shared referrals and their connected referral; a crash between the steps.
 //! - `auth`: OAuth tokens that expire mid-run; secrets kept out of every output.
+//! - `signin`: `login`, `whoami`, `logout`, single-use refresh tokens, refused grants and
+//!   credential files.
 //! - `exit_codes`: every documented exit code, including SIGINT and SIGTERM mid-run.
 //! - `dry_run_retry`: `--dry-run` touches nothing; `retry` resends failed records.
 //! - `read_only`: the ledger's directory and files made read-only mid-run, and ledger writes
@@ -21,3 +23,4 @@ mod exactly_once;
 mod exit_codes;
 mod read_only;
 mod shared;
+mod signin;

@@ -1,5 +1,6 @@
-//! The credential files: a token file (trimmed), and a `KEY=value` OAuth settings file that
-//! must not be readable by group or others. Errors name the file and line, never a value.
+//! The credential files: a token file (trimmed), and a `KEY=value` OAuth settings file; neither
+//! may be readable by group or others. Errors name the file and line, never a value, nor the
+//! key of a line that is not a known setting (it may be a pasted secret).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,7 +8,9 @@ use std::path::Path;
 use super::{AuthError, SETTING_KEYS};
 use crate::upload::secret::Secret;
 
+/// Read a token file; refuse one that group or others may read.
 pub(super) fn read_token_file(path: &Path) -> Result<Secret, AuthError> {
+    check_private(path)?;
     let text = std::fs::read_to_string(path).map_err(|source| AuthError::Io {
         path: path.to_owned(),
         source,
@@ -33,7 +36,7 @@ pub fn read_settings_file(path: &Path) -> Result<BTreeMap<String, String>, AuthE
 }
 
 #[cfg(unix)]
-fn check_private(path: &Path) -> Result<(), AuthError> {
+pub(super) fn check_private(path: &Path) -> Result<(), AuthError> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|source| AuthError::Io {
         path: path.to_owned(),
@@ -50,7 +53,7 @@ fn check_private(path: &Path) -> Result<(), AuthError> {
 }
 
 #[cfg(not(unix))]
-fn check_private(_path: &Path) -> Result<(), AuthError> {
+pub(super) fn check_private(_path: &Path) -> Result<(), AuthError> {
     Ok(())
 }
 
@@ -75,8 +78,9 @@ pub fn parse_settings(path: &Path, text: &str) -> Result<BTreeMap<String, String
             .trim_start_matches("PARTNER_")
             .to_ascii_uppercase();
         if !SETTING_KEYS.contains(&key.as_str()) {
+            // The key is not repeated: a stray line may be a pasted token or password.
             return Err(syntax(format!(
-                "unknown key {key}; expected one of {}",
+                "unknown key (not shown: a stray line may hold a secret); expected one of {}",
                 SETTING_KEYS.join(", ")
             )));
         }
@@ -126,15 +130,33 @@ mod tests {
         let err = parse_settings(Path::new("o.env"), "CLIENT_ID=a\nCLIENT_SECRT=hunter2\n")
             .expect_err("typo");
         let text = err.to_string();
-        assert!(
-            text.starts_with("o.env:2: unknown key CLIENT_SECRT"),
-            "{text}"
-        );
+        assert!(text.starts_with("o.env:2: unknown key"), "{text}");
         assert!(!text.contains("hunter2"), "{text}");
+        let err = parse_settings(Path::new("o.env"), "0.AXoA-pasted-refresh-token==\n")
+            .expect_err("a stray token line");
+        let text = err.to_string();
+        assert!(text.starts_with("o.env:1: unknown key"), "{text}");
+        assert!(!text.contains("AXoA"), "{text}");
         let err = parse_settings(Path::new("o.env"), "just-a-token\n").expect_err("no =");
         assert_eq!(err.to_string(), "o.env:1: expected KEY=value");
         let err = parse_settings(Path::new("o.env"), "TENANT=a\nTENANT=b\n").expect_err("twice");
         assert_eq!(err.to_string(), "o.env:2: TENANT is set twice");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_token_file_readable_by_group_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "eyJ0eXAi.token\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let err = read_token_file(&path).expect_err("group-readable");
+        assert!(
+            matches!(err, AuthError::Permissions { mode: 0o640, .. }),
+            "{err:?}"
+        );
+        assert!(!err.to_string().contains("eyJ0eXAi"), "{err}");
     }
 
     #[cfg(unix)]
@@ -160,6 +182,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("token");
         std::fs::write(&path, "  abc.def \n").expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
         assert_eq!(read_token_file(&path).expect("token").expose(), "abc.def");
         std::fs::write(&path, "\n \n").expect("write");
         assert!(matches!(

@@ -2,4 +2,5 @@
 
 pub mod api;
 pub mod sandbox;
+pub mod signin;
 pub mod upload;

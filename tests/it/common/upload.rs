@@ -245,6 +245,8 @@ pub fn bare_command() -> Command {
     ] {
         cmd.env_remove(key);
     }
+    // No developer's own sign-in (the default credentials file) is ever picked up.
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent/referral-sync-tests");
     cmd
 }
 

@@ -364,6 +364,7 @@ fn api_args() -> ApiArgs {
         api_url: "http://127.0.0.1:1".into(),
         sandbox: false,
         token_file: None,
+        credentials: None,
         token_url: None,
         oauth_file: None,
         timeout: 5.0,
@@ -384,7 +385,7 @@ async fn token_sources_come_from_files_then_the_environment() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("oauth.env");
-    std::fs::write(&file, "CLIENT_ID=abc\nCLIENT_SECRET=hush-hush\n").expect("write");
+    std::fs::write(&file, "CLIENT_ID=abc\nREFRESH_TOKEN=hush-hush\n").expect("write");
     let mut args = api_args();
     args.oauth_file = Some(file.clone());
     args.token_url = Some("http://127.0.0.1:1/oauth2/token".into());

@@ -1,5 +1,5 @@
 //! Credentials: OAuth tokens that expire during a run are replaced without losing a record,
-//! and no secret (static token, client secret, bearer header) ever reaches stderr, the
+//! and no secret (static token, refresh token, bearer header) ever reaches stderr, the
 //! summary, the ledger, its lock file, or any other file the run writes, even at debug level.
 
 use std::path::{Path, PathBuf};
@@ -9,12 +9,11 @@ use referral_sync::sandbox::SandboxConfig;
 
 use crate::common::api::{Api, Peer};
 use crate::common::sandbox::TestResult;
+use crate::common::signin::{authority, login, stored_refresh_token, with_credentials};
 use crate::common::upload::{Workspace, ids, rows};
 
 /// A static token no log line could contain by accident.
 const SECRET_TOKEN: &str = "tok-7f3a91c4e2b8-NEVER-LOG-ME";
-/// An OAuth client secret likewise.
-const CLIENT_SECRET: &str = "cs-52d0b7e19a64-NEVER-LOG-ME";
 
 /// The files under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> TestResult<Vec<PathBuf>> {
@@ -33,31 +32,36 @@ fn files_containing(dir: &Path, needle: &str) -> TestResult<Vec<PathBuf>> {
     Ok(found)
 }
 
-/// The upload command with OAuth from the sandbox's token endpoint instead of a static token.
-fn oauth_upload(ws: &Workspace, peer: &Peer, global: &[&str]) -> std::process::Command {
-    let token_url = format!("{}/oauth2/token", peer.url());
-    let mut cmd = ws.upload_with(
-        global,
-        peer.url(),
-        &["--token-url", &token_url, "--concurrency", "2"],
-    );
-    cmd.env_remove("PARTNER_API_TOKEN")
-        .env("PARTNER_CLIENT_ID", "referral-sync-tests")
-        .env("PARTNER_CLIENT_SECRET", CLIENT_SECRET);
-    cmd
+/// The upload command signed in through the sandbox's sign-in endpoints (`login` once per
+/// workspace) instead of a static token.
+fn signed_in_upload(
+    ws: &Workspace,
+    peer: &Peer,
+    global: &[&str],
+) -> TestResult<std::process::Command> {
+    let credentials = ws.path("credentials.json");
+    if !credentials.exists() {
+        login(peer, &credentials)?;
+    }
+    let mut cmd = ws.upload_with(global, peer.url(), &["--concurrency", "2"]);
+    with_credentials(&mut cmd, &credentials);
+    Ok(cmd)
 }
 
 #[test]
 fn oauth_tokens_that_expire_mid_run_are_replaced_and_every_row_is_created() -> TestResult {
     // Two workers and the sandbox's latency make the run outlive several 2 s tokens.
-    let peer = Peer::start(SandboxConfig {
-        token_lifetime: Duration::from_secs(2),
-        latency: Duration::from_millis(200),
-        ..SandboxConfig::default()
-    })?;
+    let peer = authority(
+        true,
+        SandboxConfig {
+            token_lifetime: Duration::from_secs(2),
+            latency: Duration::from_millis(200),
+            ..SandboxConfig::default()
+        },
+    )?;
     let rows = rows(24);
     let ws = Workspace::with_rows(&rows)?;
-    let ran = ws.run(&mut oauth_upload(&ws, &peer, &["--quiet"]))?;
+    let ran = ws.run(&mut signed_in_upload(&ws, &peer, &["--quiet"])?)?;
     ran.expect_code(0)?;
     // Precondition, not a timing assertion: the run outlived the first token.
     let elapsed = ws.summary()?["elapsed_seconds"]
@@ -108,22 +112,30 @@ fn a_static_token_never_reaches_stderr_the_summary_or_the_ledger() -> TestResult
 }
 
 #[test]
-fn an_oauth_client_secret_never_reaches_stderr_or_any_file() -> TestResult {
-    let peer = Peer::start(SandboxConfig {
-        token_lifetime: Duration::from_secs(2),
-        latency: Duration::from_millis(100),
-        ..SandboxConfig::default()
-    })?;
+fn refresh_tokens_never_reach_stderr_or_any_file_but_the_credentials() -> TestResult {
+    let peer = authority(
+        true,
+        SandboxConfig {
+            token_lifetime: Duration::from_secs(2),
+            latency: Duration::from_millis(100),
+            ..SandboxConfig::default()
+        },
+    )?;
     let ws = Workspace::with_rows(&rows(12))?;
-    let mut cmd = oauth_upload(&ws, &peer, &["--log-format", "json"]);
+    let mut cmd = signed_in_upload(&ws, &peer, &["--log-format", "json"])?;
+    let first = stored_refresh_token(&ws.path("credentials.json"))?;
     cmd.env("RUST_LOG", "debug");
     let ran = ws.run(&mut cmd)?;
     ran.expect_code(0)?;
     assert!(ran.stderr.contains("\"level\":\"DEBUG\""), "{}", ran.stderr);
-    for needle in [CLIENT_SECRET, "Bearer ", "access_token"] {
+    let last = stored_refresh_token(&ws.path("credentials.json"))?;
+    assert_ne!(first, last, "the run renewed the refresh token");
+    for needle in [first.as_str(), last.as_str(), "Bearer ", "access_token"] {
         assert!(!ran.stderr.contains(needle), "{needle:?} in stderr");
     }
-    let leaked = files_containing(ws.path("").as_path(), CLIENT_SECRET)?;
-    assert!(leaked.is_empty(), "the client secret is in {leaked:?}");
+    let spent = files_containing(ws.path("").as_path(), &first)?;
+    assert!(spent.is_empty(), "the spent refresh token is in {spent:?}");
+    let current = files_containing(ws.path("").as_path(), &last)?;
+    assert_eq!(current, vec![ws.path("credentials.json")]);
     Ok(())
 }

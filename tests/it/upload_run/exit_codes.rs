@@ -158,7 +158,7 @@ fn unreachable_token_endpoint(ws: &Workspace, peer: &Peer) -> std::process::Comm
     );
     cmd.env_remove("PARTNER_API_TOKEN")
         .env("PARTNER_CLIENT_ID", "client")
-        .env("PARTNER_CLIENT_SECRET", "secret");
+        .env("PARTNER_REFRESH_TOKEN", "a-refresh-token");
     cmd
 }
 
