@@ -12,7 +12,8 @@
 //! works once.
 //!
 //! Access tokens are unsigned JWTs (`alg: none`) carrying `upn`, `tid`, `amr`, `scp` and
-//! `exp`; the API accepts them until `exp` (see `auth`). Tokens are never logged.
+//! `exp`; the API accepts them until `exp` (see `auth`). `--latency` delays token answers as
+//! it delays API answers. Tokens are never logged.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -346,10 +347,14 @@ pub async fn token_route(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match read_form(&headers, body).await {
-        Ok(form) => app.authority.token(&tenant, &form),
-        Err(refused) => refused,
-    }
+    let form = match read_form(&headers, body).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
+    };
+    // Entra's token answers take time too: `--latency` widens the window in which two
+    // commands could spend the same refresh token, as a real authority does.
+    tokio::time::sleep(app.config.latency).await;
+    app.authority.token(&tenant, &form)
 }
 
 /// `POST /sandbox/device` with `user_code` (and `action=deny` to decline): what the user

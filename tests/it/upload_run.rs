@@ -10,7 +10,7 @@
 //! - `shared`: Shared referrals and their connected referral; a crash between the steps.
 //! - `auth`: OAuth tokens that expire mid-run; secrets kept out of every output.
 //! - `signin`: `login`, `whoami`, `logout`, single-use refresh tokens, refused grants and
-//!   credential files.
+//!   credential files; `device_flow`: `login` waiting for the user, the default file.
 //! - `exit_codes`: every documented exit code, including SIGINT and SIGTERM mid-run.
 //! - `dry_run_retry`: `--dry-run` touches nothing; `retry` resends failed records.
 //! - `read_only`: the ledger's directory and files made read-only mid-run, and ledger writes
@@ -18,6 +18,7 @@
 
 mod auth;
 mod chaos;
+mod device_flow;
 mod dry_run_retry;
 mod exactly_once;
 mod exit_codes;

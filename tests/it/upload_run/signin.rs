@@ -230,12 +230,13 @@ fn client_credentials_are_refused_because_the_api_requires_app_and_user() -> Tes
 
 #[test]
 fn two_concurrent_uploads_share_one_credentials_file_under_rotation() -> TestResult {
-    // One-second tokens: each run renews several times, interleaved with the other's renewals.
+    // One-second tokens: each run renews several times, interleaved with the other's renewals;
+    // the latency keeps each renewal open long enough for the other run to start one.
     let peer = authority(
         true,
         SandboxConfig {
             token_lifetime: Duration::from_secs(1),
-            latency: Duration::from_millis(50),
+            latency: Duration::from_millis(150),
             ..SandboxConfig::default()
         },
     )?;
