@@ -6,14 +6,14 @@
 //! the way for a command-line tool on a server. The instructions go to stderr, `whoami`'s
 //! answer to stdout; no token is ever printed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{CredentialsArgs, LoginArgs};
 use crate::console;
 use crate::upload::auth::AuthError;
 use crate::upload::auth::credentials::{self, Credentials};
-use crate::upload::auth::entra::Entra;
+use crate::upload::auth::entra::{Entra, Tokens};
 use crate::upload::{auth_error, runtime};
 use crate::{Error, Exit};
 
@@ -41,6 +41,19 @@ pub fn login_command(args: LoginArgs) -> Result<Exit, Error> {
         ));
         entra.wait_for_sign_in(&code).await.map_err(sign_in_failed)
     })?;
+    let stored = store(&path, &args, tokens)?;
+    console::note(format_args!(
+        "Signed in as {} (tenant {}, MFA: {}); credentials stored in {}",
+        stored.account.as_deref().unwrap_or("an unnamed account"),
+        stored.tenant_id.as_deref().unwrap_or(&stored.tenant),
+        yes_no(stored.has_mfa()),
+        path.display()
+    ));
+    Ok(Exit::Success)
+}
+
+/// Write the credentials of a completed sign-in (under the file's lock).
+fn store(path: &Path, args: &LoginArgs, tokens: Tokens) -> Result<Credentials, Error> {
     let Some(refresh) = tokens.refresh else {
         return Err(Error::Aborted {
             reason: "the authority signed you in but gave no refresh token (offline_access \
@@ -55,18 +68,9 @@ pub fn login_command(args: LoginArgs) -> Result<Exit, Error> {
         tokens.access.expose(),
         refresh,
     );
-    {
-        let _lock = credentials::lock(&path).map_err(auth_error)?;
-        credentials::write(&path, &stored).map_err(auth_error)?;
-    }
-    console::note(format_args!(
-        "Signed in as {} (tenant {}, MFA: {}); credentials stored in {}",
-        stored.account.as_deref().unwrap_or("an unnamed account"),
-        stored.tenant_id.as_deref().unwrap_or(&stored.tenant),
-        yes_no(stored.has_mfa()),
-        path.display()
-    ));
-    Ok(Exit::Success)
+    let _lock = credentials::lock(path).map_err(auth_error)?;
+    credentials::write(path, &stored).map_err(auth_error)?;
+    Ok(stored)
 }
 
 /// Show the stored sign-in.

@@ -2,7 +2,8 @@
 //! against, and the peer of every test.
 //!
 //! It serves the Partner Center Referrals contract (`/v1.0/engagements/referrals`: create,
-//! get, list with OData, PATCH, PUT), an Azure AD v1-style token endpoint, a per-token rate
+//! get, list with OData, PATCH, PUT), an Azure AD v1-style token endpoint, Entra ID v2.0
+//! sign-in endpoints (device code, refresh token; see `authority`), a per-token rate
 //! limit and seeded fault injection, and keeps its referrals in memory or in SQLite
 //! (`--state`). `/sandbox/stats`, `/sandbox/reset` and `DELETE /sandbox/referrals/{id}` let
 //! tests and admins look behind the API; they need no token. In the stats, `requests` counts
@@ -14,7 +15,7 @@
 //! common headers, bodies), `faults` (auth, rate limit, failures, lost responses in front of
 //! the API), `referrals` and `list` (the handlers), `fields` (server-owned fields,
 //! validation), `filter` and `patch` (OData and JSON Patch), `store` and `persist` (state),
-//! `auth`, `envelope`, `time`.
+//! `auth` and `authority` (tokens and sign-in), `envelope`, `time`.
 
 mod auth;
 mod authority;

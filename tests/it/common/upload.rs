@@ -240,6 +240,8 @@ pub fn bare_command() -> Command {
         "PARTNER_CLIENT_SECRET",
         "PARTNER_REFRESH_TOKEN",
         "PARTNER_TENANT",
+        "PARTNER_USERNAME",
+        "PARTNER_PASSWORD",
         "SANDBOX_TOKEN",
         "RUST_LOG",
     ] {
