@@ -103,8 +103,10 @@ pub enum Command {
     /// in (with MFA). The refresh token, the authority, tenant and app are stored in the
     /// credentials file (mode 0600), so that later commands, cron included, need nothing else.
     Login(LoginArgs),
-    /// Show who is signed in: account, tenant, whether the sign-in carried MFA, and when the
-    /// refresh token was last renewed (never a token).
+    /// Show who is signed in (never a token).
+    ///
+    /// Reads the credentials file: the account, the tenant, whether the sign-in carried MFA
+    /// (`amr` holds `mfa`), and when the refresh token was last renewed. Makes no request.
     Whoami(CredentialsArgs),
     /// Remove the stored sign-in (the credentials file).
     Logout(CredentialsArgs),
