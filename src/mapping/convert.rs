@@ -328,6 +328,36 @@ pub fn timestamp_utc(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Why a date (or, with `datetime`, date-time) format can never read a value, if it cannot.
+///
+/// The format writes a sample instant and must read its own output back as the run would
+/// read a cell, so a directive jiff does not know (`%K`), one it cannot read (`%Z`), and a
+/// format with nothing that gives a whole date (`""`, `"%H:%M"`, `"%Q"`) are all found at
+/// load instead of failing every row.
+pub fn unusable_format(format: &str, datetime: bool) -> Option<String> {
+    let offset = jiff::tz::Offset::from_hours(2).unwrap_or(jiff::tz::Offset::UTC);
+    let sample = jiff::civil::date(2024, 5, 20)
+        .at(7, 42, 9, 123_000_000)
+        .to_zoned_datetime(TimeZone::fixed(offset))
+        .ok()?;
+    let text = match strtime::format(format, &sample) {
+        Ok(text) => text,
+        Err(e) => return Some(format!("date format {format:?} is not valid: {e}")),
+    };
+    let formats = [format.to_string()];
+    let read = if datetime {
+        parse_datetime(&text, &formats, &TimeZone::UTC).map(|_| ())
+    } else {
+        parse_date(&text, &formats).map(|_| ())
+    };
+    read.err().map(|_| {
+        format!(
+            "date format {format:?} can never give a date: it needs a year, a month and a \
+             day (e.g. \"%d.%m.%Y\" or \"%m/%d/%Y %H:%M\")"
+        )
+    })
+}
+
 /// The formats tried when a mapping gives none.
 pub fn default_date_formats() -> Vec<String> {
     vec!["%Y-%m-%d".to_string()]

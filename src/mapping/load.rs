@@ -71,12 +71,13 @@ impl Mapping {
         path: &Path,
         overrides: &[(String, PathBuf)],
     ) -> Result<Mapping, Diagnostics> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             let mut c = Collector::new(path, "");
             c.at(None, format!("cannot read the mapping file: {e}"));
             Diagnostics(c.items)
         })?;
-        Self::from_str(path, &text, overrides)
+        let text = utf8_text(path, &bytes)?;
+        Self::from_str(path, text, overrides)
     }
 
     /// Compile mapping text; `path` names the file in diagnostics and anchors lookup files.
@@ -150,6 +151,26 @@ impl Mapping {
         }
         out
     }
+}
+
+/// A mapping file's bytes as text, or a diagnostic at the line and column of the first byte
+/// that is not UTF-8 (a mapping saved as Windows-1252, say).
+fn utf8_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Diagnostics> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let byte = bytes.get(offset).copied().unwrap_or_default();
+        // The text up to the bad byte is the same in the lossy copy, so the offset holds.
+        let lossy = String::from_utf8_lossy(bytes);
+        let mut c = Collector::new(path, &lossy);
+        c.at(
+            Some(offset..offset),
+            format!(
+                "byte 0x{byte:02X} is not UTF-8: a mapping file must be saved as UTF-8 \
+                 (was it saved as Windows-1252?)"
+            ),
+        );
+        Diagnostics(c.items)
+    })
 }
 
 /// Whether `name` is a field of an expanded navigation property that is null in this

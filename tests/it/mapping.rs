@@ -10,6 +10,7 @@ use referral_sync::source::{Cell, Headers, Row};
 
 mod apply;
 mod cli;
+mod formats;
 mod load;
 mod props;
 
