@@ -53,6 +53,9 @@ pub struct Loader<'a> {
     pub tables: HashMap<String, Arc<ValueMap>>,
     pub lookups: Vec<Lookup>,
     pub overrides: &'a [(String, PathBuf)],
+    /// Whether lookup files not named in `overrides` are read (false when a mapping is
+    /// checked alone).
+    pub read_lookups: bool,
     /// Lookups declared but not loaded (already reported).
     pub failed_lookups: Vec<String>,
     pub labels: HashMap<String, Option<String>>,
@@ -71,13 +74,27 @@ impl Mapping {
         path: &Path,
         overrides: &[(String, PathBuf)],
     ) -> Result<Mapping, Diagnostics> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            let mut c = Collector::new(path, "");
-            c.at(None, format!("cannot read the mapping file: {e}"));
-            Diagnostics(c.items)
-        })?;
+        Self::load_file(path, overrides, true)
+    }
+
+    /// Load a mapping to check it alone, reading no data file: only the lookups given in
+    /// `overrides` are read; the others are taken as written, their columns unchecked (see
+    /// [`Mapping::unread_lookups`]). Such a mapping is for validation, not for mapping rows.
+    pub fn load_without_data(
+        path: &Path,
+        overrides: &[(String, PathBuf)],
+    ) -> Result<Mapping, Diagnostics> {
+        Self::load_file(path, overrides, false)
+    }
+
+    fn load_file(
+        path: &Path,
+        overrides: &[(String, PathBuf)],
+        read_lookups: bool,
+    ) -> Result<Mapping, Diagnostics> {
+        let bytes = std::fs::read(path).map_err(|e| unreadable(path, &e))?;
         let text = utf8_text(path, &bytes)?;
-        Self::from_str(path, text, overrides)
+        Self::compile(path, text, overrides, read_lookups)
     }
 
     /// Compile mapping text; `path` names the file in diagnostics and anchors lookup files.
@@ -86,7 +103,17 @@ impl Mapping {
         text: &str,
         overrides: &[(String, PathBuf)],
     ) -> Result<Mapping, Diagnostics> {
+        Self::compile(path, text, overrides, true)
+    }
+
+    fn compile(
+        path: &Path,
+        text: &str,
+        overrides: &[(String, PathBuf)],
+        read_lookups: bool,
+    ) -> Result<Mapping, Diagnostics> {
         let mut loader = Loader {
+            read_lookups,
             diag: Collector::new(path, text),
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             columns: Vec::new(),
@@ -125,6 +152,12 @@ impl Mapping {
         self.description.as_deref()
     }
 
+    /// The lookups whose files were not read (a mapping loaded by `load_without_data`).
+    pub fn unread_lookups(&self) -> Vec<&str> {
+        let unread = self.lookups.iter().filter(|l| !l.read);
+        unread.map(|l| l.name.as_str()).collect()
+    }
+
     /// The input columns the mapping reads (lookup files' columns excluded).
     pub fn columns(&self) -> &[String] {
         &self.columns
@@ -151,6 +184,13 @@ impl Mapping {
         }
         out
     }
+}
+
+/// The diagnostic of a mapping file that cannot be read.
+fn unreadable(path: &Path, e: &std::io::Error) -> Diagnostics {
+    let mut c = Collector::new(path, "");
+    c.at(None, format!("cannot read the mapping file: {e}"));
+    Diagnostics(c.items)
 }
 
 /// A mapping file's bytes as text, or a diagnostic at the line and column of the first byte

@@ -9,6 +9,7 @@ use referral_sync::mapping::{MappedRecord, Mapping, RowFailure, RowOutcome};
 use referral_sync::source::{Cell, Headers, Row};
 
 mod apply;
+mod check_alone;
 mod cli;
 mod formats;
 mod load;
