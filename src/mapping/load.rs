@@ -10,7 +10,7 @@ use serde_json::Value;
 use toml_edit::{Document, Item, TableLike};
 
 use super::compiled::{ColId, Filter, Leaf, Lookup, Node, ValueMap};
-use super::diag::{Collector, Diagnostics, Pos};
+use super::diag::{Collector, Diagnostic, Diagnostics, Pos, Site};
 use super::spec::{Target, did_you_mean};
 use super::targets::{self, Kind, REFERRAL};
 use crate::source::Headers;
@@ -33,7 +33,10 @@ pub struct Mapping {
     /// Distinct input column names, indexed by `ColId`.
     pub(super) columns: Vec<String>,
     /// Where each column is first referenced in the mapping file.
-    pub(super) column_pos: Vec<Pos>,
+    pub(super) column_sites: Vec<Site>,
+    /// Per column: a hint for when it is missing, that it may have been meant as a literal
+    /// (a bare string that is a valid value of its enum target, `type = "Independent"`).
+    pub(super) column_hints: Vec<Option<String>>,
     pub(super) external_id: Leaf,
     pub(super) fields: Node,
     pub(super) connected: Option<Node>,
@@ -48,7 +51,8 @@ pub struct Loader<'a> {
     pub diag: Collector<'a>,
     pub dir: PathBuf,
     pub columns: Vec<String>,
-    pub column_pos: Vec<Pos>,
+    pub column_sites: Vec<Site>,
+    pub column_hints: Vec<Option<String>>,
     pub col_index: HashMap<String, ColId>,
     pub tables: HashMap<String, Arc<ValueMap>>,
     pub lookups: Vec<Lookup>,
@@ -117,7 +121,8 @@ impl Mapping {
             diag: Collector::new(path, text),
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             columns: Vec::new(),
-            column_pos: Vec::new(),
+            column_sites: Vec::new(),
+            column_hints: Vec::new(),
             col_index: HashMap::new(),
             tables: HashMap::new(),
             lookups: Vec::new(),
@@ -167,20 +172,21 @@ impl Mapping {
     /// with the closest header name as a suggestion.
     pub fn check_columns(&self, headers: &Headers, input: &Path) -> Diagnostics {
         let mut out = Diagnostics::default();
-        for (name, pos) in self.columns.iter().zip(&self.column_pos) {
+        let columns = self.columns.iter().zip(&self.column_sites);
+        for ((name, site), literal_hint) in columns.zip(&self.column_hints) {
             if headers.index_of(name).is_some() || null_navigation(headers, name) {
                 continue;
             }
             let names = headers.names().iter().map(String::as_str);
-            let hint = closest_column(name, names)
+            let mut hint = closest_column(name, names)
                 .map(|c| format!("; did you mean {c:?}?"))
                 .unwrap_or_default();
-            out.0.push(super::diag::Diagnostic {
-                file: self.file.clone(),
-                line: pos.line,
-                col: pos.col,
-                message: format!("column {name:?} is not in {}{hint}", input.display()),
-            });
+            if let Some(literal) = literal_hint {
+                hint.push_str(literal);
+            }
+            let message = format!("column {name:?} is not in {}{hint}", input.display());
+            out.0
+                .push(Diagnostic::new(&self.file, site.clone(), message));
         }
         out
     }
@@ -288,8 +294,8 @@ impl Loader<'_> {
         }
         let id = self.columns.len();
         self.columns.push(name.to_string());
-        let pos = self.diag.pos(span);
-        self.column_pos.push(pos);
+        self.column_sites.push(self.diag.site(span));
+        self.column_hints.push(None);
         self.col_index.insert(key, id);
         id
     }
@@ -344,7 +350,8 @@ impl Loader<'_> {
             file: path.to_path_buf(),
             description,
             columns: std::mem::take(&mut self.columns),
-            column_pos: std::mem::take(&mut self.column_pos),
+            column_sites: std::mem::take(&mut self.column_sites),
+            column_hints: std::mem::take(&mut self.column_hints),
             external_id: external_id?,
             fields: fields?,
             connected,

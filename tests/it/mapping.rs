@@ -12,6 +12,7 @@ mod apply;
 mod check_alone;
 mod cli;
 mod formats;
+mod frames;
 mod load;
 mod props;
 
