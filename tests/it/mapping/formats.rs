@@ -76,4 +76,9 @@ fn a_byte_that_is_not_utf8_is_reported_at_its_line_and_column() {
     assert_eq!((d.line, d.col), (3, 11), "{err}");
     assert!(d.message.contains("0xEF is not UTF-8"), "{err}");
     assert_eq!(d.file, Path::new(&path));
+    let rendered = d.render(false);
+    assert!(
+        rendered.contains("3 | name = \"Na\u{fffd}ve caf\u{fffd}\""),
+        "{rendered}"
+    );
 }
