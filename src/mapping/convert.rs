@@ -267,15 +267,15 @@ pub fn parse_date(text: &str, formats: &[String]) -> Result<Date, String> {
     ))
 }
 
-/// Parse a date-time with the first format that matches. A format with an offset (`%z`)
-/// fixes the instant; otherwise the wall time is read in `tz`.
+/// Parse a date-time with the first format that matches. A format with an offset (`%z`) or
+/// Unix seconds (`%s`) fixes the instant; otherwise the wall time is read in `tz`.
 pub fn parse_datetime(text: &str, formats: &[String], tz: &TimeZone) -> Result<Timestamp, String> {
     let t = text.trim();
     for format in formats {
         let Ok(tm) = strtime::parse(format, t) else {
             continue;
         };
-        if tm.offset().is_some() {
+        if tm.offset().is_some() || tm.timestamp().is_some() {
             if let Ok(ts) = tm.to_timestamp() {
                 return Ok(ts);
             }
@@ -434,6 +434,9 @@ mod tests {
         let f = vec!["%m/%d/%Y %H:%M".to_string()];
         let ts = parse_datetime("5/20/2024 7:42", &f, &tz).unwrap();
         assert_eq!(timestamp_utc(ts), "2024-05-20T11:42:00Z");
+        let unix = vec!["%s".to_string()];
+        let ts = parse_datetime("1716190929", &unix, &tz).unwrap();
+        assert_eq!(timestamp_utc(ts), "2024-05-20T07:42:09Z");
         let ts = parse_datetime(
             "2024-01-22T16:14:25.000+0000",
             &default_datetime_formats(),

@@ -56,6 +56,7 @@ fn usable_formats_still_load() {
         "%Y-%m-%dT%H:%M:%S%.f%:z",
         "%b %e, %Y",
         "%Y%m%d",
+        "%s",
     ];
     for f in formats {
         compile(&format!(
