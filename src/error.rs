@@ -93,8 +93,19 @@ impl From<crate::ledger::LedgerError> for Error {
     }
 }
 
-/// Print an error and its `source()` chain on stderr, one `Caused by:` line per cause.
+/// Print an error and its `source()` chain on stderr, one `Caused by:` line per cause; the
+/// problems of a mapping file each with the line they point at (JSON lines under
+/// `--log-format json`).
 pub fn print_error(err: &Error) {
+    if let Error::Mapping(diagnostics) = err {
+        let text = if crate::logging::json() {
+            diagnostics.to_json_lines()
+        } else {
+            diagnostics.render(crate::logging::stderr_color())
+        };
+        crate::console::note(text);
+        return;
+    }
     crate::console::note(format_args!("error: {err}"));
     let mut cause = std::error::Error::source(err);
     // `transparent` variants already printed their inner message; skip a duplicate first cause.

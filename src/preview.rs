@@ -31,17 +31,28 @@ pub fn load_mapping(path: &std::path::Path, lookups: &[String]) -> Result<Mappin
     Ok(Mapping::load_with_lookups(path, &overrides)?)
 }
 
-/// `check`: validate a mapping, and its columns against an input's header.
+/// `check`: validate a mapping, and its columns against an input's header. A mapping checked
+/// alone reads no data file: its lookups are read only when given with `--lookup`.
 pub fn check_command(args: CheckArgs) -> Result<Exit, Error> {
-    let mapping = load_mapping(&args.mapping, &args.lookup)?;
     let Some(input) = &args.input else {
+        let overrides = lookup_overrides(&args.lookup)?;
+        let mapping = Mapping::load_without_data(&args.mapping, &overrides)?;
+        let unread = mapping.unread_lookups();
+        let note = match unread.as_slice() {
+            [] => String::new(),
+            names => format!(
+                "; lookup files not read: {} (give an input or --lookup NAME=PATH)",
+                names.join(", ")
+            ),
+        };
         crate::console::say(format_args!(
-            "ok: {} is valid ({} input columns)",
+            "ok: {} is valid ({} input columns{note})",
             args.mapping.display(),
             mapping.columns().len()
         ))?;
         return Ok(Exit::Success);
     };
+    let mapping = load_mapping(&args.mapping, &args.lookup)?;
     let opts = SourceOptions::from_args(&args.input_args)?;
     let mut source = crate::source::open(input, &opts)?;
     let headers = match source.headers() {

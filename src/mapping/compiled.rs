@@ -149,4 +149,7 @@ pub struct Lookup {
     pub index: HashMap<String, Vec<usize>>,
     /// The key column's name, for messages.
     pub key: String,
+    /// False when the file was not read (a mapping checked alone): `headers` and `rows` are
+    /// then empty and the columns read through the lookup were not checked.
+    pub read: bool,
 }

@@ -267,15 +267,15 @@ pub fn parse_date(text: &str, formats: &[String]) -> Result<Date, String> {
     ))
 }
 
-/// Parse a date-time with the first format that matches. A format with an offset (`%z`)
-/// fixes the instant; otherwise the wall time is read in `tz`.
+/// Parse a date-time with the first format that matches. A format with an offset (`%z`) or
+/// Unix seconds (`%s`) fixes the instant; otherwise the wall time is read in `tz`.
 pub fn parse_datetime(text: &str, formats: &[String], tz: &TimeZone) -> Result<Timestamp, String> {
     let t = text.trim();
     for format in formats {
         let Ok(tm) = strtime::parse(format, t) else {
             continue;
         };
-        if tm.offset().is_some() {
+        if tm.offset().is_some() || tm.timestamp().is_some() {
             if let Ok(ts) = tm.to_timestamp() {
                 return Ok(ts);
             }
@@ -326,6 +326,36 @@ fn iso_date(text: &str) -> Option<Date> {
 /// An instant as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn timestamp_utc(ts: Timestamp) -> String {
     ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Why a date (or, with `datetime`, date-time) format can never read a value, if it cannot.
+///
+/// The format writes a sample instant and must read its own output back as the run would
+/// read a cell, so a directive jiff does not know (`%K`), one it cannot read (`%Z`), and a
+/// format with nothing that gives a whole date (`""`, `"%H:%M"`, `"%Q"`) are all found at
+/// load instead of failing every row.
+pub fn unusable_format(format: &str, datetime: bool) -> Option<String> {
+    let offset = jiff::tz::Offset::from_hours(2).unwrap_or(jiff::tz::Offset::UTC);
+    let sample = jiff::civil::date(2024, 5, 20)
+        .at(7, 42, 9, 123_000_000)
+        .to_zoned_datetime(TimeZone::fixed(offset))
+        .ok()?;
+    let text = match strtime::format(format, &sample) {
+        Ok(text) => text,
+        Err(e) => return Some(format!("date format {format:?} is not valid: {e}")),
+    };
+    let formats = [format.to_string()];
+    let read = if datetime {
+        parse_datetime(&text, &formats, &TimeZone::UTC).map(|_| ())
+    } else {
+        parse_date(&text, &formats).map(|_| ())
+    };
+    read.err().map(|_| {
+        format!(
+            "date format {format:?} can never give a date: it needs a year, a month and a \
+             day (e.g. \"%d.%m.%Y\" or \"%m/%d/%Y %H:%M\")"
+        )
+    })
 }
 
 /// The formats tried when a mapping gives none.
@@ -404,6 +434,9 @@ mod tests {
         let f = vec!["%m/%d/%Y %H:%M".to_string()];
         let ts = parse_datetime("5/20/2024 7:42", &f, &tz).unwrap();
         assert_eq!(timestamp_utc(ts), "2024-05-20T11:42:00Z");
+        let unix = vec!["%s".to_string()];
+        let ts = parse_datetime("1716190929", &unix, &tz).unwrap();
+        assert_eq!(timestamp_utc(ts), "2024-05-20T07:42:09Z");
         let ts = parse_datetime(
             "2024-01-22T16:14:25.000+0000",
             &default_datetime_formats(),

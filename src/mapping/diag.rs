@@ -1,5 +1,6 @@
 //! Located diagnostics of a mapping file: every problem as `file:line:col: message`, all of
-//! them reported in one run.
+//! them reported in one run, each keeping the line of source it points at so that it can be
+//! shown with a caret under the span (see `render`).
 
 use std::fmt;
 use std::ops::Range;
@@ -14,6 +15,38 @@ pub struct Diagnostic {
     /// 1-based column, in characters.
     pub col: usize,
     pub message: String,
+    /// The source line the problem is on, with the span to underline; `None` when the
+    /// problem has no place in the file (a missing section, an unreadable file).
+    pub frame: Option<Frame>,
+}
+
+/// One line of a mapping file and the span of a diagnostic on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The line, without its line ending.
+    pub text: String,
+    /// Byte range of the span within `text` (empty for a point, such as a missing quote).
+    pub span: Range<usize>,
+}
+
+/// Where a diagnostic points: its position and the frame to show.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Site {
+    pub pos: Pos,
+    pub frame: Option<Frame>,
+}
+
+impl Diagnostic {
+    /// A diagnostic of `file` at `site`.
+    pub fn new(file: &Path, site: Site, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: site.pos.line,
+            col: site.pos.col,
+            message: message.into(),
+            frame: site.frame,
+        }
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -92,17 +125,38 @@ impl<'a> Collector<'a> {
         Pos { line, col }
     }
 
-    pub fn at(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
-        let pos = self.pos(span);
-        self.at_pos(pos, message);
+    /// The position of a span and its line of source.
+    pub fn site(&self, span: Option<Range<usize>>) -> Site {
+        Site {
+            pos: self.pos(span.clone()),
+            frame: span.and_then(|s| frame(self.text, s)),
+        }
     }
 
-    pub fn at_pos(&mut self, pos: Pos, message: impl Into<String>) {
-        self.items.push(Diagnostic {
-            file: self.file.to_path_buf(),
-            line: pos.line,
-            col: pos.col,
-            message: message.into(),
-        });
+    pub fn at(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+        let site = self.site(span);
+        self.items.push(Diagnostic::new(self.file, site, message));
     }
+}
+
+/// The line of `text` that `span` starts on, with the part of the span on that line.
+fn frame(text: &str, span: Range<usize>) -> Option<Frame> {
+    let start = span.start.min(text.len());
+    let line_start = text.get(..start)?.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text
+        .get(start..)?
+        .find('\n')
+        .map_or(text.len(), |i| start + i);
+    let line = text.get(line_start..line_end)?;
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let from = (start - line_start).min(line.len());
+    let to = span
+        .end
+        .saturating_sub(line_start)
+        .min(line.len())
+        .max(from);
+    Some(Frame {
+        text: line.to_string(),
+        span: from..to,
+    })
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use toml_edit::{Document, Item, TableLike};
 
 use super::compiled::{ColId, Filter, Leaf, Lookup, Node, ValueMap};
-use super::diag::{Collector, Diagnostics, Pos};
+use super::diag::{Collector, Diagnostic, Diagnostics, Pos, Site};
 use super::spec::{Target, did_you_mean};
 use super::targets::{self, Kind, REFERRAL};
 use crate::source::Headers;
@@ -33,7 +33,10 @@ pub struct Mapping {
     /// Distinct input column names, indexed by `ColId`.
     pub(super) columns: Vec<String>,
     /// Where each column is first referenced in the mapping file.
-    pub(super) column_pos: Vec<Pos>,
+    pub(super) column_sites: Vec<Site>,
+    /// Per column: a hint for when it is missing, that it may have been meant as a literal
+    /// (a bare string that is a valid value of its enum target, `type = "Independent"`).
+    pub(super) column_hints: Vec<Option<String>>,
     pub(super) external_id: Leaf,
     pub(super) fields: Node,
     pub(super) connected: Option<Node>,
@@ -48,11 +51,15 @@ pub struct Loader<'a> {
     pub diag: Collector<'a>,
     pub dir: PathBuf,
     pub columns: Vec<String>,
-    pub column_pos: Vec<Pos>,
+    pub column_sites: Vec<Site>,
+    pub column_hints: Vec<Option<String>>,
     pub col_index: HashMap<String, ColId>,
     pub tables: HashMap<String, Arc<ValueMap>>,
     pub lookups: Vec<Lookup>,
     pub overrides: &'a [(String, PathBuf)],
+    /// Whether lookup files not named in `overrides` are read (false when a mapping is
+    /// checked alone).
+    pub read_lookups: bool,
     /// Lookups declared but not loaded (already reported).
     pub failed_lookups: Vec<String>,
     pub labels: HashMap<String, Option<String>>,
@@ -71,12 +78,27 @@ impl Mapping {
         path: &Path,
         overrides: &[(String, PathBuf)],
     ) -> Result<Mapping, Diagnostics> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            let mut c = Collector::new(path, "");
-            c.at(None, format!("cannot read the mapping file: {e}"));
-            Diagnostics(c.items)
-        })?;
-        Self::from_str(path, &text, overrides)
+        Self::load_file(path, overrides, true)
+    }
+
+    /// Load a mapping to check it alone, reading no data file: only the lookups given in
+    /// `overrides` are read; the others are taken as written, their columns unchecked (see
+    /// [`Mapping::unread_lookups`]). Such a mapping is for validation, not for mapping rows.
+    pub fn load_without_data(
+        path: &Path,
+        overrides: &[(String, PathBuf)],
+    ) -> Result<Mapping, Diagnostics> {
+        Self::load_file(path, overrides, false)
+    }
+
+    fn load_file(
+        path: &Path,
+        overrides: &[(String, PathBuf)],
+        read_lookups: bool,
+    ) -> Result<Mapping, Diagnostics> {
+        let bytes = std::fs::read(path).map_err(|e| unreadable(path, &e))?;
+        let text = utf8_text(path, &bytes)?;
+        Self::compile(path, text, overrides, read_lookups)
     }
 
     /// Compile mapping text; `path` names the file in diagnostics and anchors lookup files.
@@ -85,11 +107,22 @@ impl Mapping {
         text: &str,
         overrides: &[(String, PathBuf)],
     ) -> Result<Mapping, Diagnostics> {
+        Self::compile(path, text, overrides, true)
+    }
+
+    fn compile(
+        path: &Path,
+        text: &str,
+        overrides: &[(String, PathBuf)],
+        read_lookups: bool,
+    ) -> Result<Mapping, Diagnostics> {
         let mut loader = Loader {
+            read_lookups,
             diag: Collector::new(path, text),
             dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
             columns: Vec::new(),
-            column_pos: Vec::new(),
+            column_sites: Vec::new(),
+            column_hints: Vec::new(),
             col_index: HashMap::new(),
             tables: HashMap::new(),
             lookups: Vec::new(),
@@ -124,6 +157,12 @@ impl Mapping {
         self.description.as_deref()
     }
 
+    /// The lookups whose files were not read (a mapping loaded by `load_without_data`).
+    pub fn unread_lookups(&self) -> Vec<&str> {
+        let unread = self.lookups.iter().filter(|l| !l.read);
+        unread.map(|l| l.name.as_str()).collect()
+    }
+
     /// The input columns the mapping reads (lookup files' columns excluded).
     pub fn columns(&self) -> &[String] {
         &self.columns
@@ -133,23 +172,51 @@ impl Mapping {
     /// with the closest header name as a suggestion.
     pub fn check_columns(&self, headers: &Headers, input: &Path) -> Diagnostics {
         let mut out = Diagnostics::default();
-        for (name, pos) in self.columns.iter().zip(&self.column_pos) {
+        let columns = self.columns.iter().zip(&self.column_sites);
+        for ((name, site), literal_hint) in columns.zip(&self.column_hints) {
             if headers.index_of(name).is_some() || null_navigation(headers, name) {
                 continue;
             }
             let names = headers.names().iter().map(String::as_str);
-            let hint = closest_column(name, names)
+            let mut hint = closest_column(name, names)
                 .map(|c| format!("; did you mean {c:?}?"))
                 .unwrap_or_default();
-            out.0.push(super::diag::Diagnostic {
-                file: self.file.clone(),
-                line: pos.line,
-                col: pos.col,
-                message: format!("column {name:?} is not in {}{hint}", input.display()),
-            });
+            if let Some(literal) = literal_hint {
+                hint.push_str(literal);
+            }
+            let message = format!("column {name:?} is not in {}{hint}", input.display());
+            out.0
+                .push(Diagnostic::new(&self.file, site.clone(), message));
         }
         out
     }
+}
+
+/// The diagnostic of a mapping file that cannot be read.
+fn unreadable(path: &Path, e: &std::io::Error) -> Diagnostics {
+    let mut c = Collector::new(path, "");
+    c.at(None, format!("cannot read the mapping file: {e}"));
+    Diagnostics(c.items)
+}
+
+/// A mapping file's bytes as text, or a diagnostic at the line and column of the first byte
+/// that is not UTF-8 (a mapping saved as Windows-1252, say).
+fn utf8_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Diagnostics> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let byte = bytes.get(offset).copied().unwrap_or_default();
+        // The text up to the bad byte is the same in the lossy copy, so the offset holds.
+        let lossy = String::from_utf8_lossy(bytes);
+        let mut c = Collector::new(path, &lossy);
+        c.at(
+            Some(offset..offset),
+            format!(
+                "byte 0x{byte:02X} is not UTF-8: a mapping file must be saved as UTF-8 \
+                 (was it saved as Windows-1252?)"
+            ),
+        );
+        Diagnostics(c.items)
+    })
 }
 
 /// Whether `name` is a field of an expanded navigation property that is null in this
@@ -227,8 +294,8 @@ impl Loader<'_> {
         }
         let id = self.columns.len();
         self.columns.push(name.to_string());
-        let pos = self.diag.pos(span);
-        self.column_pos.push(pos);
+        self.column_sites.push(self.diag.site(span));
+        self.column_hints.push(None);
         self.col_index.insert(key, id);
         id
     }
@@ -283,7 +350,8 @@ impl Loader<'_> {
             file: path.to_path_buf(),
             description,
             columns: std::mem::take(&mut self.columns),
-            column_pos: std::mem::take(&mut self.column_pos),
+            column_sites: std::mem::take(&mut self.column_sites),
+            column_hints: std::mem::take(&mut self.column_hints),
             external_id: external_id?,
             fields: fields?,
             connected,

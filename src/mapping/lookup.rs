@@ -15,7 +15,8 @@ use super::load::{Loader, item_span};
 use crate::source::{Cell, Headers, SourceOptions};
 
 impl Loader<'_> {
-    /// Read and index one `[lookups.NAME]` file.
+    /// Compile one `[lookups.NAME]`, reading and indexing its file unless the mapping is
+    /// checked alone.
     pub fn lookup(&mut self, name: &str, table: &dyn TableLike, whole: &Item) -> Option<Lookup> {
         let (Some(file_item), Some(key_item), Some(on_item)) =
             (table.get("file"), table.get("key"), table.get("on"))
@@ -41,7 +42,32 @@ impl Loader<'_> {
             item: Vec::new(),
             item_key: "id",
         };
-        let (headers, rows) = match read_all(&file) {
+        let mut lookup = Lookup {
+            name: name.to_string(),
+            file,
+            on,
+            headers: Arc::default(),
+            rows: Vec::new(),
+            index: HashMap::new(),
+            key,
+            read: false,
+        };
+        let given = self.overrides.iter().any(|(n, _)| n == name);
+        if self.read_lookups || given {
+            self.read_lookup(&mut lookup, file_item, key_item)?;
+        }
+        Some(lookup)
+    }
+
+    /// Read a lookup's file and index its rows by the key column.
+    fn read_lookup(
+        &mut self,
+        lookup: &mut Lookup,
+        file_item: &Item,
+        key_item: &Item,
+    ) -> Option<()> {
+        let (name, key) = (&lookup.name, &lookup.key);
+        let (headers, rows) = match read_all(&lookup.file) {
             Ok(read) => read,
             Err(e) => {
                 let hint = format!("or give the file with --lookup {name}=PATH");
@@ -50,27 +76,21 @@ impl Loader<'_> {
                 return None;
             }
         };
-        let Some(key_col) = headers.index_of(&key) else {
+        let Some(key_col) = headers.index_of(key) else {
             let names: Vec<&str> = headers.names().iter().map(String::as_str).collect();
-            let hint = super::spec::did_you_mean(&key, &names);
+            let hint = super::spec::did_you_mean(key, &names);
             let msg = format!(
                 "lookup `{name}`: no column {key:?} in {}{hint}",
-                file.display()
+                lookup.file.display()
             );
             self.diag.at(item_span(key_item), msg);
             return None;
         };
-        let index = index_by(&rows, key_col);
-        let name = name.to_string();
-        Some(Lookup {
-            name,
-            file,
-            on,
-            headers,
-            rows,
-            index,
-            key,
-        })
+        lookup.index = index_by(&rows, key_col);
+        lookup.headers = headers;
+        lookup.rows = rows;
+        lookup.read = true;
+        Some(())
     }
 
     fn lookup_file(&mut self, name: &str, item: &Item) -> Option<PathBuf> {

@@ -34,7 +34,14 @@ impl Loader<'_> {
                 }
             }
         }
-        let formats = table.get("format").map(|item| self.strings(item, "format"));
+        let formats = table.get("format").map(|item| {
+            let formats = self.strings(item, "format");
+            let datetime = matches!(leaf.conversion, Conversion::DateTime { .. });
+            if datetime || matches!(leaf.conversion, Conversion::Date { .. }) {
+                self.check_formats(item, &formats, datetime, target.path);
+            }
+            formats
+        });
         let tz = table.get("timezone").and_then(|item| {
             let name = item.as_str().unwrap_or("");
             match TimeZone::get(name) {
@@ -65,6 +72,19 @@ impl Loader<'_> {
                 }
             }
             Conversion::String | Conversion::Integer => {}
+        }
+    }
+
+    /// Report each date format of `item` that can never read a value, at its own string.
+    fn check_formats(&mut self, item: &Item, formats: &[String], datetime: bool, path: &str) {
+        let spans: Vec<_> = match item.as_array() {
+            Some(list) => list.iter().map(toml_edit::Value::span).collect(),
+            None => vec![item_span(item)],
+        };
+        for (format, span) in formats.iter().zip(spans) {
+            if let Some(why) = super::convert::unusable_format(format, datetime) {
+                self.diag.at(span, format!("{path}: {why}"));
+            }
         }
     }
 

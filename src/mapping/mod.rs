@@ -15,6 +15,7 @@ mod lookup;
 mod maps;
 mod out;
 mod outcome;
+mod render;
 mod schema;
 mod sections;
 mod seen;

@@ -147,6 +147,10 @@ impl Loader<'_> {
         span: Option<Range<usize>>,
     ) -> Option<usize> {
         let l = self.lookups.get(lookup)?;
+        if !l.read {
+            // Checked alone: the lookup file's columns are unknown and never read.
+            return Some(0);
+        }
         if let Some(i) = l.headers.index_of(name) {
             return Some(i);
         }

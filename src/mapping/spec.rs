@@ -58,7 +58,17 @@ impl Loader<'_> {
             item_key: "id",
         };
         if let Some(name) = item.as_str() {
-            leaf.source = Source::Column(self.column(name, item_span(item)));
+            let id = self.column(name, item_span(item));
+            if let (Some(value), Some(slot)) =
+                (enum_value(name, target), self.column_hints.get_mut(id))
+            {
+                *slot = Some(format!(
+                    "; to set {} to the value {value:?}, write {{ value = {value:?} }} \
+                     (a bare string names a column)",
+                    target.path
+                ));
+            }
+            leaf.source = Source::Column(id);
             leaf.label = Some(name.to_string());
         } else if let Some(table) = item.as_table_like() {
             self.spec_table(table, item, target, &mut leaf)?;
@@ -286,6 +296,17 @@ impl Loader<'_> {
             }),
         }
     }
+}
+
+/// The value of the target's enum that `text` spells (ignoring case), if any: a bare string
+/// such a value was likely meant as the literal, not as a column.
+fn enum_value(text: &str, target: &Target<'_>) -> Option<&'static str> {
+    let allowed = super::eval::allowed_values(target.enum_path.as_deref()?)?;
+    let text = text.trim();
+    allowed
+        .iter()
+        .copied()
+        .find(|v| v.eq_ignore_ascii_case(text))
 }
 
 /// `; did you mean "x"?` when a candidate is close, else nothing.

@@ -114,13 +114,14 @@ impl Loader<'_> {
             }
             _ => {}
         }
-        let pos = self.diag.pos(key_span.or(item_span(item)));
+        let span = key_span.or(item_span(item));
+        let pos = self.diag.pos(span.clone());
         if let Some(first) = self.seen.get(&dotted.to_lowercase()) {
             let msg = format!(
                 "duplicate target `{display}` (first set at line {})",
                 first.line
             );
-            self.diag.at_pos(pos, msg);
+            self.diag.at(span, msg);
             return;
         }
         self.seen.insert(dotted.to_lowercase(), pos);

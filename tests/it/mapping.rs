@@ -9,7 +9,10 @@ use referral_sync::mapping::{MappedRecord, Mapping, RowFailure, RowOutcome};
 use referral_sync::source::{Cell, Headers, Row};
 
 mod apply;
+mod check_alone;
 mod cli;
+mod formats;
+mod frames;
 mod load;
 mod props;
 

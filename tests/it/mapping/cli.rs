@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use super::{root, shared};
 
-fn run(args: &[&str]) -> Output {
+pub(super) fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_referral-sync"))
         .args(args)
         .current_dir(root())
@@ -14,7 +14,7 @@ fn run(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(super) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
