@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::envelope::ApiError;
 use super::faults::api_gate;
 use super::state::App;
-use super::{list, referrals};
+use super::{list, live_config, referrals};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -44,6 +44,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/oauth2/token", post(token))
         .route("/{tenant}/oauth2/token", post(token))
         .route("/sandbox/stats", get(stats))
+        .route(
+            "/sandbox/config",
+            get(live_config::show).post(live_config::change),
+        )
         .route("/sandbox/reset", post(reset))
         .route("/sandbox/referrals/{id}", delete(remove))
         .fallback(not_found)

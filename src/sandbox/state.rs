@@ -45,7 +45,7 @@ pub struct App {
     pub config: SandboxConfig,
     pub store: Mutex<Store>,
     pub auth: Auth,
-    pub limiter: Option<Limiter>,
+    pub limiter: Limiter,
     pub faults: Faults,
     pub stats: Stats,
     shutdown: watch::Receiver<bool>,
@@ -60,7 +60,7 @@ impl App {
         };
         Ok(App {
             auth: Auth::new(config.token.clone(), config.token_lifetime),
-            limiter: config.rate_limit.map(Limiter::new),
+            limiter: Limiter::new(config.rate_limit),
             faults: Faults::new(&config),
             store: Mutex::new(store),
             stats: Stats::default(),

@@ -5,6 +5,7 @@
 mod api;
 mod behaviour;
 mod input;
+mod live_config;
 
 use serde_json::Value;
 
