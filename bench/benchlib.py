@@ -124,6 +124,15 @@ class Sandbox:
         with urllib.request.urlopen(f"{self.url}/sandbox/stats", timeout=30) as response:
             return json.load(response)
 
+    def configure(self, **settings):
+        """Change the running sandbox's settings (POST /sandbox/config, with the token)."""
+        body = json.dumps(settings).encode()
+        request = urllib.request.Request(
+            f"{self.url}/sandbox/config", data=body, method="POST",
+            headers={"Content-Type": "application/json",
+                     "Authorization": f"Bearer {TOKEN_ENV['PARTNER_API_TOKEN']}"})
+        urllib.request.urlopen(request, timeout=30).close()
+
     def reset(self):
         request = urllib.request.Request(f"{self.url}/sandbox/reset", method="POST")
         urllib.request.urlopen(request, timeout=30).close()

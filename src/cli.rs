@@ -296,14 +296,16 @@ pub struct UploadArgs {
     /// The SQLite ledger that records every referral created.
     #[arg(long, default_value = "referral-sync.db")]
     pub ledger: PathBuf,
-    /// Requests per second, shared by all workers (retries included) [default: 10; with
-    /// `--adaptive` and no `--rate`: start at 200 and find the server's limit].
+    /// Requests per second, shared by all workers (retries included), fixed [default: none:
+    /// adaptive pacing starts at 5, climbs to the server's limit, holds just under it and
+    /// follows it down when the server lowers it].
     #[arg(long)]
     pub rate: Option<f64>,
     /// Requests that may be sent at once before the rate applies.
     #[arg(long, default_value_t = 1)]
     pub burst: u32,
-    /// Halve the rate on every 429 and climb back slowly; without `--rate`, start high.
+    /// With `--rate N`: start at N and adapt from there (without `--rate` pacing is always
+    /// adaptive).
     #[arg(long)]
     pub adaptive: bool,
     /// Requests in flight at once.
@@ -336,9 +338,9 @@ pub struct RetryArgs {
     /// Also resend records that failed permanently.
     #[arg(long)]
     pub all: bool,
-    /// Requests per second.
-    #[arg(long, default_value_t = 10.0)]
-    pub rate: f64,
+    /// Requests per second, fixed [default: adaptive, as for `upload`].
+    #[arg(long)]
+    pub rate: Option<f64>,
     /// Requests that may be sent at once before the rate applies.
     #[arg(long, default_value_t = 1)]
     pub burst: u32,

@@ -92,8 +92,9 @@ pub(crate) fn write_output(
 }
 
 /// Connect to the API of `args` (or the embedded sandbox beside `ledger` with `--sandbox`),
-/// run `body` with the client, and shut down. Admin commands make few requests: they are paced
-/// at the uploader's default rate and retried like its requests.
+/// run `body` with the client, and shut down. Admin commands are paced adaptively from 10
+/// requests per second (they find the server's limit as an upload does) and retried like its
+/// requests.
 pub(crate) fn with_api<T, F, Fut>(args: &ApiArgs, ledger: &Path, body: F) -> Result<T, Error>
 where
     F: FnOnce(ApiClient) -> Fut,
@@ -102,7 +103,7 @@ where
     let settings = SendSettings {
         rate: 10.0,
         burst: 4,
-        adaptive: false,
+        adaptive: true,
         concurrency: 1,
         max_retries: 8,
         breaker: 50,

@@ -25,9 +25,11 @@ use super::envelope::{ApiError, throttled};
 use super::server::ConnKill;
 use super::state::{App, lock};
 
-/// A token bucket per bearer token.
+/// A token bucket per bearer token. The limit can be changed while the sandbox runs
+/// (`POST /sandbox/config`), as Partner Center adjusts a tenant's limit: buckets keep their
+/// tokens, cut to the new capacity.
 pub struct Limiter {
-    limit: RateLimit,
+    limit: std::sync::Mutex<Option<RateLimit>>,
     buckets: std::sync::Mutex<HashMap<String, Bucket>>,
 }
 
@@ -37,17 +39,36 @@ struct Bucket {
 }
 
 impl Limiter {
-    pub fn new(limit: RateLimit) -> Self {
+    pub fn new(limit: Option<RateLimit>) -> Self {
         Limiter {
-            limit,
+            limit: std::sync::Mutex::new(limit),
             buckets: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The limit in force (none: unlimited).
+    pub fn limit(&self) -> Option<RateLimit> {
+        *lock(&self.limit)
+    }
+
+    /// Change the limit from now on; `None` lifts it.
+    pub fn set_limit(&self, limit: Option<RateLimit>) {
+        *lock(&self.limit) = limit;
+        if let Some(limit) = limit {
+            let capacity = f64::from(limit.capacity);
+            for bucket in lock(&self.buckets).values_mut() {
+                bucket.tokens = bucket.tokens.min(capacity);
+            }
         }
     }
 
     /// Take one token for `key`; when the bucket is empty, the whole seconds to wait.
     pub fn take(&self, key: &str, now: Instant) -> Result<(), u64> {
-        let capacity = f64::from(self.limit.capacity);
-        let per_second = capacity / self.limit.period.as_secs_f64();
+        let Some(limit) = self.limit() else {
+            return Ok(());
+        };
+        let capacity = f64::from(limit.capacity);
+        let per_second = capacity / limit.period.as_secs_f64();
         let mut buckets = lock(&self.buckets);
         let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
             tokens: capacity,
@@ -190,9 +211,7 @@ pub async fn api_gate(State(app): State<Arc<App>>, request: Request, next: Next)
         Ok(key) => key,
         Err(err) => return err.into_response(),
     };
-    if let Some(limiter) = &app.limiter
-        && let Err(retry_after) = limiter.take(&key, Instant::now())
-    {
+    if let Err(retry_after) = app.limiter.take(&key, Instant::now()) {
         app.stats.throttled.fetch_add(1, Ordering::Relaxed);
         return throttled(retry_after);
     }
@@ -223,10 +242,10 @@ mod tests {
 
     #[test]
     fn buckets_refill_over_their_period() {
-        let limiter = Limiter::new(RateLimit {
+        let limiter = Limiter::new(Some(RateLimit {
             capacity: 2,
             period: Duration::from_secs(1),
-        });
+        }));
         let start = Instant::now();
         assert_eq!(limiter.take("a", start), Ok(()));
         assert_eq!(limiter.take("a", start), Ok(()));
@@ -236,6 +255,37 @@ mod tests {
             limiter.take("a", start + Duration::from_millis(600)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_changed_limit_applies_at_once_and_cuts_full_buckets() {
+        let limiter = Limiter::new(None);
+        let start = Instant::now();
+        for _ in 0..100 {
+            assert_eq!(limiter.take("a", start), Ok(()), "no limit");
+        }
+        limiter.set_limit(Some(RateLimit {
+            capacity: 10,
+            period: Duration::from_secs(1),
+        }));
+        for _ in 0..10 {
+            assert_eq!(limiter.take("a", start), Ok(()));
+        }
+        assert_eq!(limiter.take("a", start), Err(1));
+        limiter.set_limit(Some(RateLimit {
+            capacity: 2,
+            period: Duration::from_secs(1),
+        }));
+        let later = start + Duration::from_secs(5);
+        assert_eq!(limiter.take("a", later), Ok(()));
+        assert_eq!(limiter.take("a", later), Ok(()));
+        assert_eq!(
+            limiter.take("a", later),
+            Err(1),
+            "the bucket holds the new capacity"
+        );
+        limiter.set_limit(None);
+        assert_eq!(limiter.take("a", later), Ok(()));
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod faults;
 mod fields;
 mod filter;
 mod list;
+mod live_config;
 mod patch;
 mod persist;
 mod referrals;

@@ -21,7 +21,7 @@ use serde_json::Value;
 use super::envelope::ApiError;
 use super::faults::api_gate;
 use super::state::App;
-use super::{authority, list, referrals};
+use super::{authority, list, live_config, referrals};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -50,6 +50,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(authority::token_route))
         .route("/sandbox/device", post(authority::decide_route))
         .route("/sandbox/stats", get(stats))
+        .route(
+            "/sandbox/config",
+            get(live_config::show).post(live_config::change),
+        )
         .route("/sandbox/reset", post(reset))
         .route("/sandbox/referrals/{id}", delete(remove))
         .fallback(not_found)

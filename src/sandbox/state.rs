@@ -47,7 +47,7 @@ pub struct App {
     pub store: Mutex<Store>,
     pub auth: Auth,
     pub authority: Authority,
-    pub limiter: Option<Limiter>,
+    pub limiter: Limiter,
     pub faults: Faults,
     pub stats: Stats,
     shutdown: watch::Receiver<bool>,
@@ -63,7 +63,7 @@ impl App {
         Ok(App {
             auth: Auth::new(config.token.clone(), config.token_lifetime),
             authority: Authority::new(config.sign_in, config.token_lifetime),
-            limiter: config.rate_limit.map(Limiter::new),
+            limiter: Limiter::new(config.rate_limit),
             faults: Faults::new(&config),
             store: Mutex::new(store),
             stats: Stats::default(),

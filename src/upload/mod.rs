@@ -5,6 +5,7 @@
 //! payloads the ledger stored. Both run the same engine (`engine.rs`) under the same run
 //! frame (`run.rs`), set up here from validated arguments.
 
+pub mod adaptive;
 pub mod auth;
 pub mod client;
 pub mod diff;
@@ -36,12 +37,12 @@ use crate::{Error, Exit};
 
 pub use self::retry_command::retry_command;
 
-/// The ceiling of `--adaptive` without a client rate: the adaptive limiter starts here and
-/// halves on every 429 until it finds the server's limit.
-const ADAPTIVE_START: f64 = 200.0;
+/// Without `--rate` the pacing is adaptive and starts here: few tenants allow less, and slow
+/// start doubles it every half second while nothing is throttled.
+pub(crate) const ADAPTIVE_START: f64 = 5.0;
 
-/// Requests per second when `--rate` is not given.
-const DEFAULT_RATE: f64 = 10.0;
+/// Adaptive pacing never climbs above this many requests per second.
+const ADAPTIVE_CEILING: f64 = 1000.0;
 
 /// The validated settings every sending command shares.
 pub struct SendSettings {
@@ -74,13 +75,9 @@ impl SendSettings {
 /// `upload`: see the command's `--help`.
 pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
     let settings = SendSettings {
-        rate: match (args.rate, args.adaptive) {
-            (Some(rate), _) => rate,
-            (None, true) => ADAPTIVE_START,
-            (None, false) => DEFAULT_RATE,
-        },
+        rate: args.rate.unwrap_or(ADAPTIVE_START),
         burst: args.burst,
-        adaptive: args.adaptive,
+        adaptive: args.adaptive || args.rate.is_none(),
         concurrency: args.concurrency,
         max_retries: args.max_retries,
         breaker: args.circuit_breaker,
@@ -179,7 +176,7 @@ impl Api {
             RateLimiter::adaptive(
                 settings.rate,
                 settings.burst,
-                AdaptiveConfig::new(settings.rate, settings.rate),
+                AdaptiveConfig::new(settings.rate, ADAPTIVE_CEILING.max(settings.rate)),
             )
         } else {
             RateLimiter::new(settings.rate, settings.burst)

@@ -5,9 +5,9 @@
 //!   `t ≥ TAT − (burst−1)·T`, with `T = 1/rate` and `TAT` the theoretical arrival time.
 //! - **A shared "not before" instant**: a 429 or 503 with `Retry-After` holds every worker
 //!   until then; nothing is sent before it.
-//! - **Adaptive mode** (AIMD): start at `rate`, halve on a 429 (at most once a second, so a
-//!   volley of 429s from concurrent workers counts once), and add a step after every
-//!   `climb_every` without a 429, up to a ceiling.
+//! - **Adaptive mode** (the default without `--rate`): the rate is found and followed by
+//!   [`super::adaptive::Controller`]: slow start, an estimate of the server's limit on every
+//!   volley of 429s, a catch-up burst after each pause, and slow probing upward.
 //!
 //! Why our own GCRA and not `governor`: governor answers "not until X" and the caller sleeps
 //! and asks again; with burst 1 its state becomes `max(TAT, now) + T`, so every timer
@@ -28,6 +28,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+pub use super::adaptive::AdaptiveConfig;
+use super::adaptive::Controller;
+
 /// A rate that cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid rate {rate}/s with burst {burst}: {why}")]
@@ -35,32 +38,6 @@ pub struct InvalidRate {
     pub rate: f64,
     pub burst: u32,
     pub why: &'static str,
-}
-
-/// How adaptive pacing moves the rate.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AdaptiveConfig {
-    /// The rate never climbs above this.
-    pub ceiling: f64,
-    /// The rate never falls below this.
-    pub floor: f64,
-    /// Requests per second added per climb.
-    pub step: f64,
-    /// A climb needs this long without a 429 since the last change.
-    pub climb_every: Duration,
-}
-
-impl AdaptiveConfig {
-    /// Defaults for a start rate and a ceiling: step ceiling/20, climb every 2 s, floor
-    /// start/32.
-    pub fn new(start: f64, ceiling: f64) -> Self {
-        AdaptiveConfig {
-            ceiling,
-            floor: (start / 32.0).clamp(0.05, start.max(0.05)),
-            step: (ceiling / 20.0).max(0.1),
-            climb_every: Duration::from_secs(2),
-        }
-    }
 }
 
 /// The slowest pace accepted: one request a day.
@@ -81,9 +58,6 @@ fn hold(state: &mut State, now: Instant, after: Duration) {
     }
 }
 
-/// How long a rate cut protects against the next one.
-const CUT_COOLDOWN: Duration = Duration::from_secs(1);
-
 #[derive(Debug)]
 struct State {
     rate: f64,
@@ -94,8 +68,9 @@ struct State {
     not_before: Option<Instant>,
     /// Bumped when earlier reservations must be redone.
     epoch: u64,
-    last_change: Option<Instant>,
-    last_throttle: Option<Instant>,
+    /// Requests that may go as soon as a pause ends, ahead of the pacing (adaptive mode).
+    credit: u32,
+    adaptive: Option<Controller>,
 }
 
 impl State {
@@ -115,7 +90,6 @@ impl State {
 #[derive(Debug)]
 pub struct RateLimiter {
     state: Mutex<State>,
-    adaptive: Option<AdaptiveConfig>,
 }
 
 fn interval_of(rate: f64) -> Result<Duration, &'static str> {
@@ -164,12 +138,11 @@ impl RateLimiter {
             tat: None,
             not_before: None,
             epoch: 0,
-            last_change: None,
-            last_throttle: None,
+            credit: 0,
+            adaptive: adaptive.map(Controller::new),
         };
         Ok(RateLimiter {
             state: Mutex::new(state),
-            adaptive,
         })
     }
 
@@ -182,9 +155,13 @@ impl RateLimiter {
         loop {
             let (slot, epoch) = self.reserve(Instant::now());
             tokio::time::sleep_until(slot).await;
-            let state = self.lock();
-            let held = state.not_before.is_some_and(|nb| Instant::now() < nb);
+            let mut state = self.lock();
+            let now = Instant::now();
+            let held = state.not_before.is_some_and(|nb| now < nb);
             if state.epoch == epoch && !held {
+                if let Some(controller) = &mut state.adaptive {
+                    controller.on_permit(now);
+                }
                 return;
             }
         }
@@ -196,8 +173,15 @@ impl RateLimiter {
         let tat = state.tat.unwrap_or(now);
         let earliest = tat.checked_sub(state.tolerance()).unwrap_or(now);
         let mut slot = now.max(earliest);
+        let mut soonest = now;
         if let Some(not_before) = state.not_before {
             slot = slot.max(not_before);
+            soonest = soonest.max(not_before);
+        }
+        if state.credit > 0 && slot > soonest {
+            // A pause's worth of requests goes as soon as the pause is over.
+            state.credit -= 1;
+            return (soonest, state.epoch);
         }
         state.tat = Some(tat.max(slot) + state.interval);
         (slot, state.epoch)
@@ -212,55 +196,50 @@ impl RateLimiter {
     }
 
     /// A request was throttled (429): hold every worker for `retry_after` when given, and in
-    /// adaptive mode halve the rate.
+    /// adaptive mode cut the rate to the estimated limit.
     pub fn note_throttled(&self, retry_after: Option<Duration>) {
         let now = Instant::now();
         let mut state = self.lock();
-        state.last_throttle = Some(now);
-        if let Some(after) = retry_after {
-            hold(&mut state, now, after.min(MAX_HOLD));
+        let pause = retry_after.map(|after| after.min(MAX_HOLD));
+        if let Some(after) = pause {
+            hold(&mut state, now, after);
         }
-        let Some(config) = &self.adaptive else {
+        let rate = state.rate;
+        let Some(cut) = state
+            .adaptive
+            .as_mut()
+            .and_then(|controller| controller.on_throttled(now, rate, pause))
+        else {
+            // Another 429 of the volley: its retry takes one of the catch-up requests.
+            state.credit = state.credit.saturating_sub(1);
             return;
         };
-        let cooled = state
-            .last_change
-            .is_none_or(|at| now.duration_since(at) >= CUT_COOLDOWN);
-        if cooled && state.rate > config.floor {
-            let rate = (state.rate / 2.0).max(config.floor);
-            state.set_rate(rate);
-            state.last_change = Some(now);
-            // Reservations made at the old rate are redone from here.
-            let restart = now + state.interval;
-            state.tat = Some(restart.max(state.not_before.unwrap_or(restart)));
-            state.epoch += 1;
-            tracing::info!(rate, "throttled: request rate halved");
-        }
+        state.set_rate(cut.rate);
+        state.credit = cut.catch_up;
+        // Reservations made at the old rate are redone from here.
+        let restart = now + state.interval;
+        state.tat = Some(restart.max(state.not_before.unwrap_or(restart)));
+        state.epoch += 1;
+        tracing::info!(
+            rate = cut.rate,
+            "throttled: request rate set to just under the server's measured limit"
+        );
     }
 
-    /// A request succeeded; in adaptive mode the rate climbs after a quiet period.
+    /// A request got an answer that was not throttling; in adaptive mode the rate may rise.
     pub fn note_success(&self) {
-        let Some(config) = &self.adaptive else {
-            return;
-        };
         let now = Instant::now();
         let mut state = self.lock();
-        if state.rate >= config.ceiling {
+        let rate = state.rate;
+        let Some(raised) = state
+            .adaptive
+            .as_mut()
+            .and_then(|controller| controller.on_answered(now, rate))
+        else {
             return;
-        }
-        let quiet_since = state.last_change.max(state.last_throttle);
-        if quiet_since.is_some_and(|at| now.duration_since(at) < config.climb_every) {
-            return;
-        }
-        if quiet_since.is_none() {
-            // The first success starts the clock.
-            state.last_change = Some(now);
-            return;
-        }
-        let rate = (state.rate + config.step).min(config.ceiling);
-        state.set_rate(rate);
-        state.last_change = Some(now);
-        tracing::debug!(rate, "no throttling lately: request rate raised");
+        };
+        state.set_rate(raised);
+        tracing::debug!(rate = raised, "no throttling lately: request rate raised");
     }
 
     /// The rate in effect, in requests per second.
@@ -386,34 +365,37 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn adaptive_halves_once_per_volley_and_climbs_back() {
-        let config = AdaptiveConfig {
-            ceiling: 8.0,
-            floor: 1.0,
-            step: 1.0,
-            climb_every: Duration::from_secs(2),
-        };
-        let limiter = RateLimiter::adaptive(8.0, 1, config).expect("valid");
-        limiter.note_throttled(None);
-        limiter.note_throttled(None);
-        assert_eq!(limiter.current_rate(), 4.0);
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        limiter.note_throttled(None);
-        assert_eq!(limiter.current_rate(), 2.0);
-        for _ in 0..3 {
-            tokio::time::sleep(Duration::from_millis(1100)).await;
-            limiter.note_throttled(None);
+    async fn adaptive_cuts_to_the_measured_limit_and_bursts_the_pause_back() {
+        let limiter = Arc::new(
+            RateLimiter::adaptive(10.0, 1, AdaptiveConfig::new(10.0, 100.0)).expect("valid"),
+        );
+        // Slow start: 10/s, then 20/s after half a second of busy workers; half the requests
+        // are answered, so the server let through about 5/s: the cut stops at half the rate.
+        for i in 0..12 {
+            limiter.acquire().await;
+            if i % 2 == 0 {
+                limiter.note_success();
+            }
         }
-        assert_eq!(limiter.current_rate(), 1.0, "never below the floor");
-        limiter.note_success();
-        assert_eq!(limiter.current_rate(), 1.0, "no climb right after a 429");
-        let mut rates = Vec::new();
-        for _ in 0..9 {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            limiter.note_success();
-            rates.push(limiter.current_rate());
+        assert_eq!(limiter.current_rate(), 20.0);
+        let at_429 = Instant::now();
+        limiter.note_throttled(Some(Duration::from_secs(1)));
+        limiter.note_throttled(Some(Duration::from_secs(1)));
+        assert_eq!(
+            limiter.current_rate(),
+            10.0,
+            "one cut per volley, at most by half"
+        );
+        let mut times = Vec::new();
+        for _ in 0..11 {
+            limiter.acquire().await;
+            times.push(ms(Instant::now().duration_since(at_429)));
         }
-        assert_eq!(rates, [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 8.0, 8.0]);
+        // Nothing before the pause ends; then the pause's worth (9 requests at 10/s, less the
+        // margin, less the second throttled request's retry) goes at once beside the paced one.
+        let mut expected = vec![1000; 9];
+        expected.extend([1100, 1200]);
+        assert_eq!(times, expected);
     }
 
     #[tokio::test(start_paused = true)]

@@ -19,9 +19,9 @@ use crate::{Error, Exit};
 /// `retry`: see the command's `--help`.
 pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
     let settings = SendSettings {
-        rate: args.rate,
+        rate: args.rate.unwrap_or(super::ADAPTIVE_START),
         burst: args.burst,
-        adaptive: false,
+        adaptive: args.rate.is_none(),
         concurrency: args.concurrency,
         max_retries: args.max_retries,
         breaker: 50,

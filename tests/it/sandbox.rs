@@ -6,6 +6,7 @@ mod api;
 mod authority;
 mod behaviour;
 mod input;
+mod live_config;
 
 use serde_json::Value;
 

@@ -16,6 +16,7 @@
 //! - `read_only`: the ledger's directory and files made read-only mid-run, and ledger writes
 //!   that fail mid-run.
 
+mod adaptive;
 mod auth;
 mod chaos;
 mod device_flow;

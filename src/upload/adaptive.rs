@@ -1,0 +1,315 @@
+//! Adaptive pacing: finding a rate limit the server does not publish, and following it.
+//!
+//! Partner Center publishes no rate limit and adjusts it per tenant, so without `--rate` the
+//! uploader has to find it. Halving on every 429 and climbing back by small steps (AIMD) holds
+//! a sawtooth that averages well under the limit, and every 429 costs a `Retry-After` pause of
+//! every worker. This controller measures instead:
+//!
+//! - **Slow start.** From a conservative rate it doubles every half second while the workers
+//!   keep the limiter busy, until the first 429.
+//! - **Estimate on a 429.** A server that throttles answers at most its limit, plus the burst
+//!   it let build up. Counting the answered requests since sending resumed after the last
+//!   pause, over that time plus the pause (the server's bucket refills while everyone waits),
+//!   gives the limit: `answered / (elapsed + pause)`. The new rate is just under that
+//!   estimate, and never less than half the old rate per volley of 429s (a long quiet window
+//!   with few requests would otherwise underestimate). When the limit is lowered mid-run, the
+//!   first estimate still carries the old window; the second volley comes within a second and
+//!   measures the new limit.
+//! - **Catch-up after a pause.** A server that refilled its bucket during a `Retry-After`
+//!   pause would waste that credit if the run went on just under the limit; the limiter lets
+//!   the pause's worth of requests go as a burst once the pause is over (nothing is ever sent
+//!   before it ends).
+//! - **Probing.** After fifteen quiet seconds the rate rises by 1 %, 2 %, then 4 % every two
+//!   seconds, so that an estimate that came out low (workers that did not keep the server
+//!   busy for the whole window) or a raised limit is found again; the next 429 measures it.
+//!
+//! The controller is pure: time comes in as arguments, so it is tested without a clock.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// How adaptive pacing moves the rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaptiveConfig {
+    /// The rate never climbs above this.
+    pub ceiling: f64,
+    /// The rate never falls below this.
+    pub floor: f64,
+    /// Slow start doubles the rate this often while the workers keep up with it.
+    pub double_every: Duration,
+    /// How long without a 429 before probing above an estimated limit.
+    pub quiet_before_probe: Duration,
+    /// Time between probing steps.
+    pub probe_every: Duration,
+    /// The share of the estimated limit the rate is set to.
+    pub margin: f64,
+}
+
+impl AdaptiveConfig {
+    /// Defaults for a start rate and a ceiling.
+    pub fn new(start: f64, ceiling: f64) -> Self {
+        AdaptiveConfig {
+            ceiling,
+            floor: (start / 32.0).clamp(0.05, start.max(0.05)),
+            double_every: Duration::from_millis(500),
+            quiet_before_probe: Duration::from_secs(15),
+            probe_every: Duration::from_secs(2),
+            margin: 0.99,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    SlowStart,
+    Steady,
+}
+
+/// What a cut decided: the new rate and how many requests the pause earned back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cut {
+    pub rate: f64,
+    pub catch_up: u32,
+}
+
+/// The adaptive state; the limiter calls it under its lock.
+#[derive(Debug)]
+pub struct Controller {
+    config: AdaptiveConfig,
+    phase: Phase,
+    /// When the current measuring window began (sending resumed after the last pause).
+    window_start: Option<Instant>,
+    /// The pause that preceded the window.
+    window_pause: Duration,
+    /// Requests answered (not throttled) since `window_start`.
+    answered: u64,
+    /// Permits handed out since `last_change`.
+    sent: u64,
+    last_change: Option<Instant>,
+    last_cut: Option<Instant>,
+    /// The current probing step (a share of the rate).
+    probe_step: f64,
+}
+
+/// A second volley of 429s within this time of a cut belongs to the same volley.
+const VOLLEY: Duration = Duration::from_secs(1);
+
+impl Controller {
+    pub fn new(config: AdaptiveConfig) -> Self {
+        Controller {
+            config,
+            phase: Phase::SlowStart,
+            window_start: None,
+            window_pause: Duration::ZERO,
+            answered: 0,
+            sent: 0,
+            last_change: None,
+            last_cut: None,
+            probe_step: 0.01,
+        }
+    }
+
+    pub fn config(&self) -> &AdaptiveConfig {
+        &self.config
+    }
+
+    /// A permit was handed out at `now`.
+    pub fn on_permit(&mut self, now: Instant) {
+        self.window_start.get_or_insert(now);
+        self.last_change.get_or_insert(now);
+        self.sent += 1;
+    }
+
+    /// A request was answered without throttling; maybe a new, higher rate.
+    pub fn on_answered(&mut self, now: Instant, rate: f64) -> Option<f64> {
+        if self.window_start.is_some_and(|start| now >= start) {
+            self.answered += 1;
+        }
+        let since = now.saturating_duration_since(self.last_change?);
+        let step = match self.phase {
+            Phase::SlowStart => (since >= self.config.double_every).then_some(1.0),
+            Phase::Steady => {
+                let quiet = self
+                    .last_cut
+                    .is_none_or(|cut| now.duration_since(cut) >= self.config.quiet_before_probe);
+                (quiet && since >= self.config.probe_every).then_some(self.probe_step)
+            }
+        }?;
+        // Only a rate the workers actually use is worth raising.
+        let busy = self.sent as f64 >= 0.8 * rate * since.as_secs_f64();
+        self.last_change = Some(now);
+        self.sent = 0;
+        if !busy || rate >= self.config.ceiling {
+            return None;
+        }
+        if self.phase == Phase::Steady {
+            self.probe_step = (self.probe_step * 2.0).min(0.04);
+        }
+        Some((rate * (1.0 + step)).min(self.config.ceiling))
+    }
+
+    /// A request was throttled at `now` while the rate was `rate`; `pause` is the server's
+    /// `Retry-After` (none: no pause). Returns the cut, or nothing for a 429 of a volley
+    /// already answered.
+    pub fn on_throttled(
+        &mut self,
+        now: Instant,
+        rate: f64,
+        pause: Option<Duration>,
+    ) -> Option<Cut> {
+        if self
+            .last_cut
+            .is_some_and(|cut| now.duration_since(cut) < VOLLEY)
+            || self.window_start.is_some_and(|start| now < start)
+        {
+            return None;
+        }
+        let estimate = self.window_start.and_then(|start| {
+            let span = now.saturating_duration_since(start) + self.window_pause;
+            (span >= Duration::from_millis(200)).then(|| self.answered as f64 / span.as_secs_f64())
+        });
+        let target = match estimate {
+            Some(limit) if limit < rate => limit * self.config.margin,
+            _ => rate / 2.0,
+        };
+        let new_rate = target.clamp((rate / 2.0).max(self.config.floor), self.config.ceiling);
+        let pause = pause.unwrap_or(Duration::ZERO);
+        self.phase = Phase::Steady;
+        self.probe_step = 0.01;
+        self.last_cut = Some(now);
+        self.last_change = Some(now);
+        self.sent = 0;
+        self.answered = 0;
+        self.window_start = Some(now + pause);
+        self.window_pause = pause;
+        // The pause's worth of requests at the new rate, less the margin, as a burst after it
+        // (the limiter takes one off for every throttled request of the volley: its retry
+        // spends one of the tokens the server refilled).
+        let catch_up = (new_rate * pause.as_secs_f64() * self.config.margin).floor();
+        Some(Cut {
+            rate: new_rate,
+            catch_up: catch_up.clamp(0.0, f64::from(u32::MAX)) as u32,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(start: Instant, ms: u64) -> Instant {
+        start + Duration::from_millis(ms)
+    }
+
+    /// Drive the controller with `rate` permits per second, all answered, for `ms`.
+    fn run(c: &mut Controller, start: Instant, from_ms: u64, to_ms: u64, rate: &mut f64) {
+        let mut t = from_ms as f64;
+        while t < to_ms as f64 {
+            let now = at(start, t as u64);
+            c.on_permit(now);
+            if let Some(r) = c.on_answered(now, *rate) {
+                *rate = r;
+            }
+            t += 1000.0 / *rate;
+        }
+    }
+
+    #[test]
+    fn slow_start_doubles_while_busy() {
+        let start = Instant::now();
+        let mut c = Controller::new(AdaptiveConfig::new(5.0, 1000.0));
+        let mut rate = 5.0;
+        run(&mut c, start, 0, 1000, &mut rate);
+        assert_eq!(rate, 10.0);
+        run(&mut c, start, 1000, 2500, &mut rate);
+        assert_eq!(
+            rate, 80.0,
+            "5 → 10 → 20 → 40 → 80, a doubling every half second"
+        );
+    }
+
+    #[test]
+    fn an_idle_rate_is_not_raised() {
+        let start = Instant::now();
+        let mut c = Controller::new(AdaptiveConfig::new(5.0, 1000.0));
+        c.on_permit(start);
+        assert_eq!(
+            c.on_answered(at(start, 600), 5.0),
+            None,
+            "one request in 0.6 s"
+        );
+    }
+
+    #[test]
+    fn the_first_volley_estimates_the_limit_and_later_429s_of_it_are_ignored() {
+        let start = Instant::now();
+        let mut c = Controller::new(AdaptiveConfig::new(10.0, 1000.0));
+        c.on_permit(start);
+        // 600 answered in 10 s: the limit is about 60/s.
+        for i in 0..600 {
+            c.on_permit(at(start, i * 16));
+            c.on_answered(at(start, i * 16), 100.0);
+        }
+        let cut = c
+            .on_throttled(at(start, 10_000), 100.0, Some(Duration::from_secs(1)))
+            .expect("a cut");
+        assert!((cut.rate - 59.4).abs() < 0.1, "{cut:?}");
+        assert_eq!(cut.catch_up, 58);
+        assert_eq!(
+            c.on_throttled(at(start, 10_300), cut.rate, Some(Duration::from_secs(1))),
+            None
+        );
+    }
+
+    #[test]
+    fn a_window_after_a_pause_counts_the_pause() {
+        let start = Instant::now();
+        let mut c = Controller::new(AdaptiveConfig::new(10.0, 1000.0));
+        c.on_permit(start);
+        let cut = c.on_throttled(at(start, 2000), 50.0, Some(Duration::from_secs(1)));
+        assert!(cut.is_some());
+        // After the pause (ends at 3 s), 60 answered in 2 s: a bucket of 20 refilled during
+        // the pause plus 20/s.
+        for i in 0..60 {
+            c.on_answered(at(start, 3000 + i * 33), 30.0);
+        }
+        let cut = c
+            .on_throttled(at(start, 5000), 30.0, Some(Duration::from_secs(1)))
+            .expect("a cut");
+        assert!((cut.rate - 19.8).abs() < 0.01, "{cut:?}");
+    }
+
+    #[test]
+    fn a_cut_is_at_most_half_and_never_below_the_floor() {
+        let start = Instant::now();
+        let mut c = Controller::new(AdaptiveConfig::new(10.0, 1000.0));
+        c.on_permit(start);
+        c.on_answered(at(start, 10), 40.0);
+        let cut = c.on_throttled(at(start, 5000), 40.0, None).expect("a cut");
+        assert_eq!(cut.rate, 20.0, "one answer in 5 s is not a limit of 0.2/s");
+        assert_eq!(cut.catch_up, 0);
+        let mut c = Controller::new(AdaptiveConfig::new(1.0, 1000.0));
+        c.on_permit(start);
+        let cut = c.on_throttled(at(start, 500), 0.05, None).expect("a cut");
+        assert_eq!(cut.rate, c.config().floor);
+    }
+
+    #[test]
+    fn steady_rate_probes_upward_after_fifteen_quiet_seconds() {
+        let start = Instant::now();
+        let mut c = Controller::new(AdaptiveConfig::new(10.0, 1000.0));
+        c.on_permit(start);
+        let mut rate = c
+            .on_throttled(at(start, 1000), 20.0, None)
+            .expect("cut")
+            .rate;
+        assert_eq!(rate, 10.0);
+        run(&mut c, start, 1000, 15_900, &mut rate);
+        assert_eq!(rate, 10.0, "no probe before fifteen quiet seconds");
+        run(&mut c, start, 15_900, 22_500, &mut rate);
+        // 16 s: +1 %, 18 s: +2 %, 20 s: +4 %, 22 s: +4 % (the largest step).
+        let expected = 10.0 * 1.01 * 1.02 * 1.04 * 1.04;
+        assert!((rate - expected).abs() < 0.01, "{rate} vs {expected}");
+    }
+}
