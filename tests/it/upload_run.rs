@@ -17,6 +17,7 @@
 mod auth;
 mod chaos;
 mod dry_run_retry;
+mod echoed_secrets;
 mod exactly_once;
 mod exit_codes;
 mod read_only;
