@@ -5,7 +5,8 @@
 //! expired token is refused with 401 even after a restart, and a client's refresh logic is
 //! exercised for real (`--token-lifetime 1`). Without `--token`, any other non-empty bearer
 //! token is accepted too; with `--token T`, only `T` is (the token endpoint still answers, but
-//! its tokens are refused, as a wrong tenant's would be). Tokens are never logged.
+//! its tokens are refused, as a wrong tenant's would be), and the admin routes under
+//! `/sandbox/` need `T` as well. Tokens are compared in constant time and never logged.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -15,6 +16,7 @@ use axum::Json;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
 use super::envelope::ApiError;
 use super::state::lock;
@@ -42,26 +44,12 @@ impl Auth {
     /// Check a request's `Authorization` header; the accepted token is returned (as the key of
     /// its rate-limit bucket).
     pub fn check(&self, headers: &HeaderMap) -> Result<String, ApiError> {
-        let value = headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header is missing"))?;
-        let text = value.to_str().unwrap_or_default().trim();
-        let token = text
-            .get(..7)
-            .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
-            .and_then(|_| text.get(7..))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthenticated("the Authorization header is not `Bearer <token>`")
-            })?;
+        let token = bearer(headers)?;
         if let Some(expected) = &self.static_token {
-            return if token == expected {
+            return if same_token(token, expected) {
                 Ok(token.to_string())
             } else {
-                Err(ApiError::unauthenticated(
-                    "Caller is not authorized to access the resource.",
-                ))
+                Err(not_authorized())
             };
         }
         match issued_expiry(token) {
@@ -69,6 +57,19 @@ impl Auth {
                 Err(ApiError::unauthenticated("the access token has expired"))
             }
             _ => Ok(token.to_string()),
+        }
+    }
+
+    /// Whether a request may use the admin routes (`reset`, deleting a referral): anyone
+    /// without `--token`, else only a caller that sends that token.
+    pub fn check_admin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(expected) = &self.static_token else {
+            return Ok(());
+        };
+        if same_token(bearer(headers)?, expected) {
+            Ok(())
+        } else {
+            Err(not_authorized())
         }
     }
 
@@ -149,6 +150,31 @@ impl Auth {
             uuid::Uuid::new_v4().simple()
         )
     }
+}
+
+/// The token of a request's `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("the Authorization header is missing"))?;
+    let text = value.to_str().unwrap_or_default().trim();
+    text.get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+        .and_then(|_| text.get(7..))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthenticated("the Authorization header is not `Bearer <token>`")
+        })
+}
+
+/// Whether `token` is `expected`, in a time that does not tell how much of it matched.
+fn same_token(token: &str, expected: &str) -> bool {
+    token.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+fn not_authorized() -> ApiError {
+    ApiError::unauthenticated("Caller is not authorized to access the resource.")
 }
 
 /// The expiry (Unix seconds) inside a token this sandbox could have issued.

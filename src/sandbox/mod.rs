@@ -5,7 +5,8 @@
 //! get, list with OData, PATCH, PUT), an Azure AD v1-style token endpoint, a per-token rate
 //! limit and seeded fault injection, and keeps its referrals in memory or in SQLite
 //! (`--state`). `/sandbox/stats`, `/sandbox/reset` and `DELETE /sandbox/referrals/{id}` let
-//! tests and admins look behind the API; they need no token. In the stats, `requests` counts
+//! tests and admins look behind the API; with `--token`, reset and delete need that token (the
+//! stats, counters only, stay open). In the stats, `requests` counts
 //! requests to the API routes (refused ones included, token and admin routes not), and
 //! `duplicate_external_ids` the `externalReferenceId` values held by more than one outgoing
 //! referral: the number a correct uploader keeps at zero.
@@ -148,6 +149,10 @@ pub fn command(args: SandboxArgs) -> Result<Exit, Error> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Other(anyhow::anyhow!("sandbox: no local address: {e}")))?;
+        // Said before the first line, so whoever reads that line has the warning too.
+        if !addr.ip().is_loopback() {
+            crate::console::note(exposure_warning(addr, config.token.is_some()));
+        }
         let mut stdout = std::io::stdout().lock();
         // A closed stdout (piped into `head`) must not stop the sandbox.
         let _ = writeln!(stdout, "listening on http://{addr}");
@@ -160,6 +165,19 @@ pub fn command(args: SandboxArgs) -> Result<Exit, Error> {
     })?;
     tracing::info!("sandbox stopped");
     Ok(Exit::Success)
+}
+
+/// The warning for a sandbox that other hosts can reach.
+fn exposure_warning(addr: SocketAddr, has_token: bool) -> String {
+    let access = if has_token {
+        "only the --token is accepted"
+    } else {
+        "without --token, any bearer token is accepted and /sandbox/reset is open to anyone"
+    };
+    format!(
+        "warning: the sandbox listens on {addr}, which other hosts can reach; {access}. It is \
+         a test server: listen on 127.0.0.1 unless you mean to share it"
+    )
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM.

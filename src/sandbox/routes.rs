@@ -1,5 +1,7 @@
 //! The sandbox's routes, the headers every answer carries, the access log, and the admin
-//! routes under `/sandbox/` (no authentication: they are for tests and admins).
+//! routes under `/sandbox/` (for tests and admins). With `--token`, `reset` and deleting a
+//! referral need that token too; `stats` stays open: it holds counters only, no referral
+//! content, and monitoring a run reads it.
 //!
 //! Request bodies are read here with a 1 MiB cap (413 beyond it) and parsed with the parse
 //! position in the 400, so no handler ever sees raw bytes.
@@ -39,13 +41,16 @@ pub fn router(app: Arc<App>) -> Router {
                 .put(referrals::put),
         )
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), api_gate));
+    let admin = Router::new()
+        .route("/sandbox/reset", post(reset))
+        .route("/sandbox/referrals/{id}", delete(remove))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&app), admin_gate));
     Router::new()
         .merge(api)
+        .merge(admin)
         .route("/oauth2/token", post(token))
         .route("/{tenant}/oauth2/token", post(token))
         .route("/sandbox/stats", get(stats))
-        .route("/sandbox/reset", post(reset))
-        .route("/sandbox/referrals/{id}", delete(remove))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
@@ -150,6 +155,14 @@ async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> R
     };
     let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
     app.auth.token_endpoint(&form)
+}
+
+/// The admin routes' check: with `--token`, a request without it gets 401.
+async fn admin_gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    match app.auth.check_admin(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(err) => err.into_response(),
+    }
 }
 
 async fn stats(State(app): State<Arc<App>>) -> Json<Value> {

@@ -2,6 +2,7 @@
 //! across restarts), the API over HTTP in `api`, auth, limits and faults in `behaviour`, and
 //! junk input in `input`.
 
+mod admin_auth;
 mod api;
 mod behaviour;
 mod input;
