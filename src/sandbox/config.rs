@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::Error;
 use crate::cli::SandboxArgs;
 
-/// A token bucket per bearer token: `capacity` requests, refilled evenly over `period`.
+/// A token bucket per partner tenant: `capacity` requests, refilled evenly over `period`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimit {
     pub capacity: u32,

@@ -25,7 +25,7 @@ use super::envelope::{ApiError, throttled};
 use super::server::ConnKill;
 use super::state::{App, lock};
 
-/// A token bucket per bearer token.
+/// A token bucket per partner tenant (the key [`Auth::check`](super::auth::Auth::check) gives).
 pub struct Limiter {
     limit: RateLimit,
     buckets: std::sync::Mutex<HashMap<String, Bucket>>,
@@ -231,7 +231,7 @@ mod tests {
         assert_eq!(limiter.take("a", start), Ok(()));
         assert_eq!(limiter.take("a", start), Ok(()));
         assert_eq!(limiter.take("a", start), Err(1));
-        assert_eq!(limiter.take("b", start), Ok(()), "buckets are per token");
+        assert_eq!(limiter.take("b", start), Ok(()), "buckets are per key");
         assert_eq!(
             limiter.take("a", start + Duration::from_millis(600)),
             Ok(())

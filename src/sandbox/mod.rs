@@ -2,7 +2,7 @@
 //! against, and the peer of every test.
 //!
 //! It serves the Partner Center Referrals contract (`/v1.0/engagements/referrals`: create,
-//! get, list with OData, PATCH, PUT), an Azure AD v1-style token endpoint, a per-token rate
+//! get, list with OData, PATCH, PUT), an Azure AD v1-style token endpoint, a per-tenant rate
 //! limit and seeded fault injection, and keeps its referrals in memory or in SQLite
 //! (`--state`). `/sandbox/stats`, `/sandbox/reset` and `DELETE /sandbox/referrals/{id}` let
 //! tests and admins look behind the API; with `--token`, reset and delete need that token (the

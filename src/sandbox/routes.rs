@@ -49,7 +49,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(api)
         .merge(admin)
         .route("/oauth2/token", post(token))
-        .route("/{tenant}/oauth2/token", post(token))
+        .route("/{tenant}/oauth2/token", post(tenant_token))
         .route("/sandbox/stats", get(stats))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -149,12 +149,26 @@ async fn common_headers(request: Request, next: Next) -> Response {
 }
 
 async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    let bytes = match read_body(&headers, body).await {
+    token_for(&app, None, &headers, body).await
+}
+
+/// The token endpoint of one tenant: its tokens count against that tenant's rate limit.
+async fn tenant_token(
+    State(app): State<Arc<App>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    token_for(&app, Some(&tenant), &headers, body).await
+}
+
+async fn token_for(app: &App, tenant: Option<&str>, headers: &HeaderMap, body: Body) -> Response {
+    let bytes = match read_body(headers, body).await {
         Ok(bytes) => bytes,
         Err(err) => return err.into_response(),
     };
     let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
-    app.auth.token_endpoint(&form)
+    app.auth.token_endpoint(&form, tenant)
 }
 
 /// The admin routes' check: with `--token`, a request without it gets 401.

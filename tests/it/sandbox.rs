@@ -6,6 +6,7 @@ mod admin_auth;
 mod api;
 mod behaviour;
 mod input;
+mod tenant_limits;
 
 use serde_json::Value;
 
