@@ -41,6 +41,26 @@ impl RateLimit {
     }
 }
 
+/// How the sandbox keeps its file descriptors: a request head must arrive in
+/// `header_timeout`, a connection with no request in flight closes after `idle_timeout`, and
+/// past `max_connections` a new connection is answered 503 and closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 256,
+        }
+    }
+}
+
 /// Everything the sandbox needs to run.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -66,6 +86,7 @@ pub struct SandboxConfig {
     pub create_status_200: bool,
     /// How long a "lost" response holds its connection before dropping it.
     pub hold_lost_for: Duration,
+    pub connections: ConnectionLimits,
 }
 
 impl Default for SandboxConfig {
@@ -84,6 +105,7 @@ impl Default for SandboxConfig {
             state: None,
             create_status_200: false,
             hold_lost_for: Duration::from_secs(600),
+            connections: ConnectionLimits::default(),
         }
     }
 }

@@ -42,7 +42,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-pub use self::config::{RateLimit, SandboxConfig};
+pub use self::config::{ConnectionLimits, RateLimit, SandboxConfig};
 pub use self::fields::{PARTNER_ORG_ID, PARTNER_ORG_NAME};
 pub use self::list::PAGE_SIZE;
 pub use self::routes::{MAX_BODY, ROOT};
@@ -56,8 +56,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
+    let limits = config.connections;
     let (app, stop) = prepare(config)?;
-    server::accept_loop(routes::router(app), listener, shutdown, stop).await;
+    server::accept_loop(routes::router(app), listener, shutdown, stop, limits).await;
     Ok(())
 }
 
@@ -118,12 +119,15 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, Error> {
         .local_addr()
         .map_err(|e| Error::Other(anyhow::anyhow!("sandbox: no local address: {e}")))?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let limits = config.connections;
     let (app, stop) = prepare(config)?;
     let router = routes::router(Arc::clone(&app));
     let shutdown = async move {
         let _ = stop_rx.await;
     };
-    let task = tokio::spawn(server::accept_loop(router, listener, shutdown, stop));
+    let task = tokio::spawn(server::accept_loop(
+        router, listener, shutdown, stop, limits,
+    ));
     Ok(RunningSandbox {
         addr,
         base_url: format!("http://{addr}"),
@@ -160,7 +164,8 @@ pub fn command(args: SandboxArgs) -> Result<Exit, Error> {
         drop(stdout);
         tracing::info!(%addr, seed = config.seed, "sandbox listening");
         let router = routes::router(app);
-        server::accept_loop(router, listener, shutdown_signal(), stop).await;
+        let limits = config.connections;
+        server::accept_loop(router, listener, shutdown_signal(), stop, limits).await;
         Ok::<(), Error>(())
     })?;
     tracing::info!("sandbox stopped");

@@ -5,6 +5,7 @@
 mod admin_auth;
 mod api;
 mod behaviour;
+mod connections;
 mod input;
 mod tenant_limits;
 
