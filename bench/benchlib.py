@@ -134,7 +134,10 @@ class Sandbox:
         urllib.request.urlopen(request, timeout=30).close()
 
     def reset(self):
-        request = urllib.request.Request(f"{self.url}/sandbox/reset", method="POST")
+        # A sandbox started with --token wants it on the admin routes too; others ignore it.
+        request = urllib.request.Request(
+            f"{self.url}/sandbox/reset", method="POST",
+            headers={"Authorization": f"Bearer {TOKEN_ENV['PARTNER_API_TOKEN']}"})
         urllib.request.urlopen(request, timeout=30).close()
 
     def stop(self):

@@ -152,7 +152,8 @@ pub struct SandboxArgs {
     /// Lifetime of tokens issued by `POST /oauth2/token`, in seconds.
     #[arg(long, default_value_t = 3600)]
     pub token_lifetime: u64,
-    /// Rate limit per token, as `N/s` or `N/min`.
+    /// Rate limit per partner tenant (a token the sandbox did not issue is a tenant of its
+    /// own), as `N/s` or `N/min`.
     #[arg(long)]
     pub rate_limit: Option<String>,
     /// Do not deduplicate creates by their `MS-RequestId` header.

@@ -29,7 +29,7 @@ pub use error::LedgerError;
 pub use lock::{LedgerLock, lock, lock_with_command};
 pub use read::{ReportKind, RunRecord, StateCounts, SyncEntry};
 pub use record::{AuditRecord, FailureKind, LedgerRecord, RunId, SourceLocation, State, Step};
-pub use redact::redact_args;
+pub use redact::{redact_args, redact_url};
 pub use write::{Failed, InFlight, Pending, Synced, WriteOp};
 pub use writer::{Ack, LedgerWriter, WriterHandle, WriterOptions};
 

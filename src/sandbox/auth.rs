@@ -1,14 +1,20 @@
 //! Bearer tokens: the sandbox's own Azure AD v1-style token endpoint, and the check every API
 //! request passes.
 //!
-//! Issued tokens read `sbx.<expires_on>.<random>`: the expiry travels inside the token, so an
-//! expired token is refused with 401 even after a restart, and a client's refresh logic is
-//! exercised for real (`--token-lifetime 1`). Without `--token`, any other non-empty bearer
+//! Issued tokens read `sbx.<expires_on>.<random>.<tenant>`: the expiry travels inside the
+//! token, so an expired token is refused with 401 even after a restart, and a client's refresh
+//! logic is exercised for real (`--token-lifetime 1`). The tenant is the one of the token
+//! endpoint's path (`/{tenant}/oauth2/token`, `common` without one); the API throttles per
+//! tenant, as Partner Center does per partner tenant, so every token of a tenant shares one
+//! rate-limit budget. The `--token` is one tenant; any other token (the sandbox cannot know
+//! whose it is) stands for a tenant of its own. Without `--token`, any other non-empty bearer
 //! token is accepted too; with `--token T`, only `T` is (the token endpoint still answers, but
-//! its tokens are refused, as a wrong tenant's would be). Tokens are never logged.
+//! its tokens are refused, as a wrong tenant's would be), and the admin routes under
+//! `/sandbox/` need `T` as well. Tokens are compared in constant time and never logged.
 //!
 //! The JWTs of the v2.0 sign-in endpoints (`authority`) are refused once their `exp` has
-//! passed, and app-only ones always: the Referrals API requires App+User.
+//! passed, and app-only ones always: the Referrals API requires App+User. Their rate-limit
+//! bucket is their tenant (`tid`).
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -18,6 +24,7 @@ use axum::Json;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
 use super::envelope::ApiError;
 use super::state::lock;
@@ -25,6 +32,8 @@ use super::state::lock;
 const ISSUED_PREFIX: &str = "sbx.";
 const REFRESH_PREFIX: &str = "sbxr.";
 const DEFAULT_RESOURCE: &str = "https://api.partner.microsoft.com";
+/// The tenant of tokens from `/oauth2/token` and of in-process tokens.
+const DEFAULT_TENANT: &str = "common";
 
 /// The static token of `--token`, and the refresh tokens this process issued.
 pub struct Auth {
@@ -42,45 +51,53 @@ impl Auth {
         }
     }
 
-    /// Check a request's `Authorization` header; the accepted token is returned (as the key of
-    /// its rate-limit bucket).
+    /// Check a request's `Authorization` header; the tenant of the accepted token is returned
+    /// (the key of its rate-limit bucket).
     pub fn check(&self, headers: &HeaderMap) -> Result<String, ApiError> {
-        let value = headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header is missing"))?;
-        let text = value.to_str().unwrap_or_default().trim();
-        let token = text
-            .get(..7)
-            .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
-            .and_then(|_| text.get(7..))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthenticated("the Authorization header is not `Bearer <token>`")
-            })?;
+        let token = bearer(headers)?;
         if let Some(expected) = &self.static_token {
-            return if token == expected {
-                Ok(token.to_string())
+            return if same_token(token, expected) {
+                Ok("static".to_owned())
             } else {
-                Err(ApiError::unauthenticated(
-                    "Caller is not authorized to access the resource.",
-                ))
+                Err(not_authorized())
             };
         }
         if let Some(claims) = super::authority::issued_claims(token) {
-            return check_issued_jwt(token, &claims);
+            return check_issued_jwt(&claims);
         }
-        match issued_expiry(token) {
-            Some(expires_on) if expires_on <= jiff::Timestamp::now().as_second() => {
+        match issued_parts(token) {
+            Some((expires_on, _)) if expires_on <= jiff::Timestamp::now().as_second() => {
                 Err(ApiError::unauthenticated("the access token has expired"))
             }
-            _ => Ok(token.to_string()),
+            Some((_, tenant)) => Ok(format!("tenant {}", tenant.unwrap_or(DEFAULT_TENANT))),
+            None => Ok(format!("token {token}")),
+        }
+    }
+
+    /// Whether a request may use the admin routes (`reset`, deleting a referral): anyone
+    /// without `--token`, else only a caller that sends that token.
+    pub fn check_admin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(expected) = &self.static_token else {
+            return Ok(());
+        };
+        if same_token(bearer(headers)?, expected) {
+            Ok(())
+        } else {
+            Err(not_authorized())
         }
     }
 
     /// `POST /oauth2/token` with a form body: `client_credentials`, `refresh_token` or
     /// `password` grants. Errors answer in the Azure AD shape (`error`, `error_description`).
-    pub fn token_endpoint(&self, form: &[(String, String)]) -> Response {
+    pub fn token_endpoint(&self, form: &[(String, String)], tenant: Option<&str>) -> Response {
+        let tenant = tenant.unwrap_or(DEFAULT_TENANT);
+        let plain = |c: char| c.is_ascii_alphanumeric() || ".-_".contains(c);
+        if tenant.is_empty() || !tenant.chars().all(plain) {
+            return aad_error(
+                "invalid_tenant",
+                "the tenant is not a tenant id or domain name",
+            );
+        }
         let field = |name: &str| {
             form.iter()
                 .find(|(k, _)| k == name)
@@ -115,15 +132,15 @@ impl Auth {
                 );
             }
         }
-        self.issue(field("resource").unwrap_or(DEFAULT_RESOURCE))
+        self.issue(field("resource").unwrap_or(DEFAULT_RESOURCE), tenant)
     }
 
-    fn issue(&self, resource: &str) -> Response {
+    fn issue(&self, resource: &str, tenant: &str) -> Response {
         let now = jiff::Timestamp::now().as_second();
         let lifetime = i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2);
         let expires_on = now.saturating_add(lifetime);
         let access = format!(
-            "{ISSUED_PREFIX}{expires_on}.{}",
+            "{ISSUED_PREFIX}{expires_on}.{}.{tenant}",
             uuid::Uuid::new_v4().simple()
         );
         let refresh = format!("{REFRESH_PREFIX}{}", uuid::Uuid::new_v4().simple());
@@ -151,14 +168,14 @@ impl Auth {
             .as_second()
             .saturating_add(i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2));
         format!(
-            "{ISSUED_PREFIX}{expires_on}.{}",
+            "{ISSUED_PREFIX}{expires_on}.{}.{DEFAULT_TENANT}",
             uuid::Uuid::new_v4().simple()
         )
     }
 }
 
 /// A JWT of the sandbox's v2.0 endpoints: unexpired, and for a user.
-fn check_issued_jwt(token: &str, claims: &serde_json::Value) -> Result<String, ApiError> {
+fn check_issued_jwt(claims: &serde_json::Value) -> Result<String, ApiError> {
     let exp = claims.get("exp").and_then(serde_json::Value::as_i64);
     if exp.is_none_or(|exp| exp <= jiff::Timestamp::now().as_second()) {
         return Err(ApiError::unauthenticated("the access token has expired"));
@@ -168,15 +185,43 @@ fn check_issued_jwt(token: &str, claims: &serde_json::Value) -> Result<String, A
             "app-only tokens are not accepted: this API requires App+User (delegated) tokens",
         ));
     }
-    Ok(token.to_string())
+    let tenant = claims.get("tid").and_then(serde_json::Value::as_str);
+    Ok(format!("tenant {}", tenant.unwrap_or(DEFAULT_TENANT)))
 }
 
-/// The expiry (Unix seconds) inside a token this sandbox could have issued.
-fn issued_expiry(token: &str) -> Option<i64> {
+/// The token of a request's `Authorization: Bearer <token>` header.
+fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("the Authorization header is missing"))?;
+    let text = value.to_str().unwrap_or_default().trim();
+    text.get(..7)
+        .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+        .and_then(|_| text.get(7..))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthenticated("the Authorization header is not `Bearer <token>`")
+        })
+}
+
+/// Whether `token` is `expected`, in a time that does not tell how much of it matched.
+fn same_token(token: &str, expected: &str) -> bool {
+    token.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+fn not_authorized() -> ApiError {
+    ApiError::unauthenticated("Caller is not authorized to access the resource.")
+}
+
+/// The expiry (Unix seconds) and the tenant inside a token this sandbox could have issued
+/// (tokens of earlier versions carry no tenant).
+fn issued_parts(token: &str) -> Option<(i64, Option<&str>)> {
     let rest = token.strip_prefix(ISSUED_PREFIX)?;
-    let (expires_on, random) = rest.split_once('.')?;
-    (!random.is_empty()).then_some(())?;
-    expires_on.parse().ok()
+    let (expires_on, rest) = rest.split_once('.')?;
+    (!rest.is_empty()).then_some(())?;
+    let tenant = rest.split_once('.').map(|(_, tenant)| tenant);
+    Some((expires_on.parse().ok()?, tenant.filter(|t| !t.is_empty())))
 }
 
 fn aad_error(code: &str, description: &str) -> Response {
@@ -210,7 +255,16 @@ mod tests {
     #[test]
     fn expired_tokens_are_refused() {
         let auth = Auth::new(None, Duration::from_secs(60));
-        assert!(auth.check(&bearer("anything")).is_ok());
+        assert_eq!(
+            auth.check(&bearer("anything")).ok().as_deref(),
+            Some("token anything")
+        );
+        let future = jiff::Timestamp::now().as_second() + 60;
+        let issued = format!("sbx.{future}.abc.contoso.example");
+        let tenant = auth.check(&bearer(&issued)).ok();
+        assert_eq!(tenant.as_deref(), Some("tenant contoso.example"));
+        let older = auth.check(&bearer(&format!("sbx.{future}.abc"))).ok();
+        assert_eq!(older.as_deref(), Some("tenant common"));
         let past = jiff::Timestamp::now().as_second() - 5;
         assert!(auth.check(&bearer(&format!("sbx.{past}.abc"))).is_err());
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::Error;
 use crate::cli::SandboxArgs;
 
-/// A token bucket per bearer token: `capacity` requests, refilled evenly over `period`.
+/// A token bucket per partner tenant: `capacity` requests, refilled evenly over `period`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimit {
     pub capacity: u32,
@@ -52,6 +52,26 @@ pub struct SignInOptions {
     pub rotate_refresh_tokens: bool,
 }
 
+/// How the sandbox keeps its file descriptors: a request head must arrive in
+/// `header_timeout`, a connection with no request in flight closes after `idle_timeout`, and
+/// past `max_connections` a new connection is answered 503 and closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 256,
+        }
+    }
+}
+
 /// Everything the sandbox needs to run.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -79,6 +99,7 @@ pub struct SandboxConfig {
     pub sign_in: SignInOptions,
     /// How long a "lost" response holds its connection before dropping it.
     pub hold_lost_for: Duration,
+    pub connections: ConnectionLimits,
 }
 
 impl Default for SandboxConfig {
@@ -98,6 +119,7 @@ impl Default for SandboxConfig {
             create_status_200: false,
             sign_in: SignInOptions::default(),
             hold_lost_for: Duration::from_secs(600),
+            connections: ConnectionLimits::default(),
         }
     }
 }

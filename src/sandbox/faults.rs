@@ -25,9 +25,9 @@ use super::envelope::{ApiError, throttled};
 use super::server::ConnKill;
 use super::state::{App, lock};
 
-/// A token bucket per bearer token. The limit can be changed while the sandbox runs
-/// (`POST /sandbox/config`), as Partner Center adjusts a tenant's limit: buckets keep their
-/// tokens, cut to the new capacity.
+/// A token bucket per partner tenant (the key [`Auth::check`](super::auth::Auth::check) gives).
+/// The limit can be changed while the sandbox runs (`POST /sandbox/config`), as Partner Center
+/// adjusts a tenant's limit: buckets keep their tokens, cut to the new capacity.
 pub struct Limiter {
     limit: std::sync::Mutex<Option<RateLimit>>,
     buckets: std::sync::Mutex<HashMap<String, Bucket>>,
@@ -250,7 +250,7 @@ mod tests {
         assert_eq!(limiter.take("a", start), Ok(()));
         assert_eq!(limiter.take("a", start), Ok(()));
         assert_eq!(limiter.take("a", start), Err(1));
-        assert_eq!(limiter.take("b", start), Ok(()), "buckets are per token");
+        assert_eq!(limiter.take("b", start), Ok(()), "buckets are per key");
         assert_eq!(
             limiter.take("a", start + Duration::from_millis(600)),
             Ok(())

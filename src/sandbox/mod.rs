@@ -3,10 +3,11 @@
 //!
 //! It serves the Partner Center Referrals contract (`/v1.0/engagements/referrals`: create,
 //! get, list with OData, PATCH, PUT), an Azure AD v1-style token endpoint, Entra ID v2.0
-//! sign-in endpoints (device code, refresh token; see `authority`), a per-token rate
+//! sign-in endpoints (device code, refresh token; see `authority`), a per-tenant rate
 //! limit and seeded fault injection, and keeps its referrals in memory or in SQLite
 //! (`--state`). `/sandbox/stats`, `/sandbox/reset` and `DELETE /sandbox/referrals/{id}` let
-//! tests and admins look behind the API; they need no token. In the stats, `requests` counts
+//! tests and admins look behind the API; with `--token`, reset and delete need that token (the
+//! stats, counters only, stay open). In the stats, `requests` counts
 //! requests to the API routes (refused ones included, token and admin routes not), and
 //! `duplicate_external_ids` the `externalReferenceId` values held by more than one outgoing
 //! referral: the number a correct uploader keeps at zero.
@@ -45,7 +46,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use self::authority::{SANDBOX_ACCOUNT, SANDBOX_TENANT_ID};
-pub use self::config::{RateLimit, SandboxConfig, SignInOptions};
+pub use self::config::{ConnectionLimits, RateLimit, SandboxConfig, SignInOptions};
 pub use self::fields::{PARTNER_ORG_ID, PARTNER_ORG_NAME};
 pub use self::list::PAGE_SIZE;
 pub use self::routes::{MAX_BODY, ROOT};
@@ -59,8 +60,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
+    let limits = config.connections;
     let (app, stop) = prepare(config)?;
-    server::accept_loop(routes::router(app), listener, shutdown, stop).await;
+    server::accept_loop(routes::router(app), listener, shutdown, stop, limits).await;
     Ok(())
 }
 
@@ -121,12 +123,15 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, Error> {
         .local_addr()
         .map_err(|e| Error::Other(anyhow::anyhow!("sandbox: no local address: {e}")))?;
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let limits = config.connections;
     let (app, stop) = prepare(config)?;
     let router = routes::router(Arc::clone(&app));
     let shutdown = async move {
         let _ = stop_rx.await;
     };
-    let task = tokio::spawn(server::accept_loop(router, listener, shutdown, stop));
+    let task = tokio::spawn(server::accept_loop(
+        router, listener, shutdown, stop, limits,
+    ));
     Ok(RunningSandbox {
         addr,
         base_url: format!("http://{addr}"),
@@ -152,6 +157,10 @@ pub fn command(args: SandboxArgs) -> Result<Exit, Error> {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::Other(anyhow::anyhow!("sandbox: no local address: {e}")))?;
+        // Said before the first line, so whoever reads that line has the warning too.
+        if !addr.ip().is_loopback() {
+            crate::console::note(exposure_warning(addr, config.token.is_some()));
+        }
         let mut stdout = std::io::stdout().lock();
         // A closed stdout (piped into `head`) must not stop the sandbox.
         let _ = writeln!(stdout, "listening on http://{addr}");
@@ -159,11 +168,25 @@ pub fn command(args: SandboxArgs) -> Result<Exit, Error> {
         drop(stdout);
         tracing::info!(%addr, seed = config.seed, "sandbox listening");
         let router = routes::router(app);
-        server::accept_loop(router, listener, shutdown_signal(), stop).await;
+        let limits = config.connections;
+        server::accept_loop(router, listener, shutdown_signal(), stop, limits).await;
         Ok::<(), Error>(())
     })?;
     tracing::info!("sandbox stopped");
     Ok(Exit::Success)
+}
+
+/// The warning for a sandbox that other hosts can reach.
+fn exposure_warning(addr: SocketAddr, has_token: bool) -> String {
+    let access = if has_token {
+        "only the --token is accepted"
+    } else {
+        "without --token, any bearer token is accepted and /sandbox/reset is open to anyone"
+    };
+    format!(
+        "warning: the sandbox listens on {addr}, which other hosts can reach; {access}. It is \
+         a test server: listen on 127.0.0.1 unless you mean to share it"
+    )
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM.

@@ -1,5 +1,7 @@
 //! The sandbox's routes, the headers every answer carries, the access log, and the admin
-//! routes under `/sandbox/` (no authentication: they are for tests and admins).
+//! routes under `/sandbox/` (for tests and admins). With `--token`, `reset` and deleting a
+//! referral need that token too; `stats` stays open: it holds counters only, no referral
+//! content, and monitoring a run reads it.
 //!
 //! Request bodies are read here with a 1 MiB cap (413 beyond it) and parsed with the parse
 //! position in the 400, so no handler ever sees raw bytes.
@@ -39,10 +41,19 @@ pub fn router(app: Arc<App>) -> Router {
                 .put(referrals::put),
         )
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), api_gate));
+    let admin = Router::new()
+        .route("/sandbox/reset", post(reset))
+        .route("/sandbox/referrals/{id}", delete(remove))
+        .route(
+            "/sandbox/config",
+            get(live_config::show).post(live_config::change),
+        )
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&app), admin_gate));
     Router::new()
         .merge(api)
+        .merge(admin)
         .route("/oauth2/token", post(token))
-        .route("/{tenant}/oauth2/token", post(token))
+        .route("/{tenant}/oauth2/token", post(tenant_token))
         .route(
             "/{tenant}/oauth2/v2.0/devicecode",
             post(authority::device_code_route),
@@ -50,12 +61,6 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(authority::token_route))
         .route("/sandbox/device", post(authority::decide_route))
         .route("/sandbox/stats", get(stats))
-        .route(
-            "/sandbox/config",
-            get(live_config::show).post(live_config::change),
-        )
-        .route("/sandbox/reset", post(reset))
-        .route("/sandbox/referrals/{id}", delete(remove))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)
@@ -154,12 +159,34 @@ async fn common_headers(request: Request, next: Next) -> Response {
 }
 
 async fn token(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> Response {
-    let bytes = match read_body(&headers, body).await {
+    token_for(&app, None, &headers, body).await
+}
+
+/// The token endpoint of one tenant: its tokens count against that tenant's rate limit.
+async fn tenant_token(
+    State(app): State<Arc<App>>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    token_for(&app, Some(&tenant), &headers, body).await
+}
+
+async fn token_for(app: &App, tenant: Option<&str>, headers: &HeaderMap, body: Body) -> Response {
+    let bytes = match read_body(headers, body).await {
         Ok(bytes) => bytes,
         Err(err) => return err.into_response(),
     };
     let form: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
-    app.auth.token_endpoint(&form)
+    app.auth.token_endpoint(&form, tenant)
+}
+
+/// The admin routes' check: with `--token`, a request without it gets 401.
+async fn admin_gate(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    match app.auth.check_admin(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(err) => err.into_response(),
+    }
 }
 
 async fn stats(State(app): State<Arc<App>>) -> Json<Value> {

@@ -17,8 +17,10 @@
 //!
 //! Concurrent callers share one refresh: the cache sits behind an async mutex, and whoever
 //! holds it while the token is stale fetches the new one; the others then find it fresh.
-//! Credentials live only in [`Secret`]s; no error carries a token, a secret or a response body
-//! of the token endpoint.
+//! Credentials live only in [`Secret`]s, and each one is also added to the source's
+//! [`KnownSecrets`] (tokens as they are issued), which the API client and the token endpoint's
+//! refusals cut out of every text from outside. No error carries a token, a secret, a response
+//! body of the token endpoint, or a token URL's password or secret-looking query value.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -40,7 +42,9 @@ use self::delegated::Delegated;
 use self::files::read_token_file;
 pub use self::files::{parse_settings, read_settings_file};
 use crate::cli::ApiArgs;
-use crate::upload::secret::Secret;
+use crate::ledger::redact_url;
+use crate::upload::client::truncate;
+use crate::upload::secret::{KnownSecrets, Secret};
 
 /// The resource (audience) of Partner Center tokens.
 pub const DEFAULT_RESOURCE: &str = "https://api.partner.microsoft.com";
@@ -155,6 +159,7 @@ pub struct OAuthSettings {
 #[derive(Debug, Clone)]
 pub struct TokenSource {
     inner: Arc<Inner>,
+    secrets: KnownSecrets,
 }
 
 #[derive(Debug)]
@@ -169,6 +174,7 @@ struct OAuth {
     settings: OAuthSettings,
     http: reqwest::Client,
     cache: Mutex<Cache>,
+    secrets: KnownSecrets,
 }
 
 #[derive(Debug, Default)]
@@ -181,8 +187,11 @@ struct Cache {
 impl TokenSource {
     /// A token that never changes.
     pub fn fixed(token: Secret) -> Self {
+        let secrets = KnownSecrets::default();
+        secrets.add(&token);
         TokenSource {
             inner: Arc::new(Inner::Static(token)),
+            secrets,
         }
     }
 
@@ -191,12 +200,22 @@ impl TokenSource {
         grant_of(&settings)?;
         crate::upload::client::install_crypto_provider();
         let http = reqwest::Client::builder()
+            .user_agent(crate::upload::client::USER_AGENT)
             .timeout(timeout)
             .build()
             .map_err(|source| AuthError::Transport {
-                url: settings.token_url.clone(),
+                url: redact_url(&settings.token_url),
                 source,
             })?;
+        let secrets = KnownSecrets::default();
+        let credentials = [
+            &settings.client_secret,
+            &settings.refresh_token,
+            &settings.password,
+        ];
+        for secret in credentials.into_iter().flatten() {
+            secrets.add(secret);
+        }
         let cache = Cache {
             refresh_token: settings.refresh_token.clone(),
             ..Cache::default()
@@ -206,14 +225,20 @@ impl TokenSource {
                 settings,
                 http,
                 cache: Mutex::new(cache),
+                secrets: secrets.clone(),
             }))),
+            secrets,
         })
     }
 
     /// The user signed in to the credentials file at `path`.
     pub fn signed_in(path: &Path, timeout: Duration) -> Result<Self, AuthError> {
+        let (delegated, refresh_token) = Delegated::open_with(path, timeout)?;
+        let secrets = KnownSecrets::default();
+        secrets.add(&refresh_token);
         Ok(TokenSource {
-            inner: Arc::new(Inner::Delegated(Box::new(Delegated::open(path, timeout)?))),
+            inner: Arc::new(Inner::Delegated(Box::new(delegated))),
+            secrets,
         })
     }
 
@@ -255,6 +280,11 @@ impl TokenSource {
         }
     }
 
+    /// Every credential this source holds or has issued, to cut out of text from outside.
+    pub fn known_secrets(&self) -> KnownSecrets {
+        self.secrets.clone()
+    }
+
     /// Whether a rejected token can be replaced (OAuth) or not (static).
     pub fn can_refresh(&self) -> bool {
         matches!(*self.inner, Inner::OAuth(_) | Inner::Delegated(_))
@@ -272,7 +302,11 @@ impl TokenSource {
                     _ => oauth.fetch(&mut cache).await,
                 }
             }
-            Inner::Delegated(delegated) => delegated.token().await,
+            Inner::Delegated(delegated) => {
+                let token = delegated.token().await?;
+                self.secrets.add(&token);
+                Ok(token)
+            }
         }
     }
 
@@ -287,7 +321,11 @@ impl TokenSource {
                     _ => oauth.fetch(&mut cache).await,
                 }
             }
-            Inner::Delegated(delegated) => delegated.refresh_rejected(rejected).await,
+            Inner::Delegated(delegated) => {
+                let token = delegated.refresh_rejected(rejected).await?;
+                self.secrets.add(&token);
+                Ok(token)
+            }
         }
     }
 }
@@ -416,9 +454,9 @@ impl OAuth {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "token request"
         );
-        let url = self.settings.token_url.clone();
+        let url = redact_url(&self.settings.token_url);
         if !(200..300).contains(&status) {
-            return Err(refusal(url, status, &body));
+            return Err(refusal(url, status, &body, &self.secrets));
         }
         let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|e| AuthError::Decode {
             url: url.clone(),
@@ -442,6 +480,7 @@ impl OAuth {
             .unwrap_or(3600);
         let lifetime = Duration::from_secs(lifetime);
         let token = Secret::new(answer.access_token);
+        self.secrets.add(&token);
         cache.token = Some(token.clone());
         cache.refresh_at = Some(refresh_deadline(
             started,
@@ -449,7 +488,9 @@ impl OAuth {
             self.settings.refresh_margin,
         ));
         if let Some(rotated) = answer.refresh_token.filter(|t| !t.is_empty()) {
-            cache.refresh_token = Some(Secret::new(rotated));
+            let rotated = Secret::new(rotated);
+            self.secrets.add(&rotated);
+            cache.refresh_token = Some(rotated);
         }
         Ok(token)
     }
@@ -489,7 +530,7 @@ impl OAuth {
     async fn post(&self, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>), AuthError> {
         let url = &self.settings.token_url;
         let transport = |e: reqwest::Error| AuthError::Transport {
-            url: url.clone(),
+            url: redact_url(url),
             source: e.without_url(),
         };
         let response = self
@@ -514,22 +555,19 @@ fn refresh_deadline(started: Instant, lifetime: Duration, margin: Duration) -> I
     started + (lifetime - margin.min(lifetime / 2))
 }
 
-/// The error for a non-2xx token answer; only AAD's `error` and `error_description` are kept.
-fn refusal(url: String, status: u16, body: &[u8]) -> AuthError {
+/// The error for a non-2xx token answer; only AAD's `error` and `error_description` are kept,
+/// with the run's secrets cut out (an endpoint may quote the form it was sent).
+fn refusal(url: String, status: u16, body: &[u8], secrets: &KnownSecrets) -> AuthError {
     let parsed: Option<TokenRefusal> = serde_json::from_slice(body).ok();
     let (code, description) = match parsed {
         Some(r) => (r.error, r.error_description),
         None => (None, None),
     };
-    let description: String = description
-        .unwrap_or_else(|| "(no description)".into())
-        .chars()
-        .take(1024)
-        .collect();
+    let description = secrets.redact(&description.unwrap_or_else(|| "(no description)".into()));
     AuthError::Rejected {
         url,
         status,
-        code: code.unwrap_or_else(|| "unknown".into()),
-        description,
+        code: truncate(&secrets.redact(&code.unwrap_or_else(|| "unknown".into()))),
+        description: truncate(&description),
     }
 }

@@ -37,13 +37,17 @@ pub use self::recover::Recovery;
 use self::types::{Answer, Call, referral_of, serialize, updated_of};
 pub use self::types::{ApiReferral, PatchKind, PatchOp, Updated};
 use crate::cli::ApiArgs;
+use crate::ledger::redact_url;
 use crate::upload::auth::{AuthError, TokenSource};
 use crate::upload::rate_limit::RateLimiter;
 use crate::upload::retry::{self, RetryPolicy};
-use crate::upload::secret::Secret;
+use crate::upload::secret::{KnownSecrets, Secret};
 
 /// The resource path under the API's base URL.
 pub const REFERRALS_PATH: &str = "/v1.0/engagements/referrals";
+
+/// How the client names itself on every request (API and token endpoint alike).
+pub const USER_AGENT: &str = concat!("referral-sync/", env!("CARGO_PKG_VERSION"));
 
 /// Install the rustls crypto provider (ring) once per process; later calls do nothing.
 pub fn install_crypto_provider() {
@@ -92,6 +96,7 @@ struct Inner {
     http: reqwest::Client,
     referrals: Url,
     auth: TokenSource,
+    secrets: KnownSecrets,
     limiter: Option<Arc<RateLimiter>>,
     retry: RetryPolicy,
     filter_unsupported: AtomicBool,
@@ -114,16 +119,9 @@ impl ApiClient {
         limiter: Option<Arc<RateLimiter>>,
     ) -> Result<Self, crate::Error> {
         install_crypto_provider();
-        let base = config.api_url.trim_end_matches('/');
-        let referrals = Url::parse(&format!("{base}{REFERRALS_PATH}"))
-            .map_err(|e| crate::Error::usage(format!("--api-url {}: {e}", config.api_url)))?;
-        if !matches!(referrals.scheme(), "http" | "https") {
-            return Err(crate::Error::usage(format!(
-                "--api-url {}: expected an http(s) URL",
-                config.api_url
-            )));
-        }
+        let referrals = referrals_url(&config.api_url)?;
         let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .build()
@@ -132,6 +130,7 @@ impl ApiClient {
             inner: Arc::new(Inner {
                 http,
                 referrals,
+                secrets: auth.known_secrets(),
                 auth,
                 limiter,
                 retry: config.retry,
@@ -172,6 +171,7 @@ impl ApiClient {
             request_id: None,
             if_match: None,
             prefer_representation: false,
+            secrets: self.inner.secrets.clone(),
         }
     }
 
@@ -408,7 +408,7 @@ impl ApiClient {
         let response = request
             .send()
             .await
-            .map_err(|e| ApiError::transport(&call.method, &path, e));
+            .map_err(|e| ApiError::transport(&call.method, &path, e, &call.secrets));
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let response = match response {
             Ok(response) => response,
@@ -422,13 +422,20 @@ impl ApiClient {
         let body = response
             .bytes()
             .await
-            .map_err(|e| ApiError::transport(&call.method, &path, e))?;
+            .map_err(|e| ApiError::transport(&call.method, &path, e, &call.secrets))?;
         tracing::debug!(method = %call.method, path, status, elapsed_ms, attempt, "request");
         if status == 429 {
             stats.throttled.fetch_add(1, Ordering::Relaxed);
         }
         if !(200..300).contains(&status) {
-            return Err(ApiError::http(&call.method, &path, status, &headers, &body));
+            return Err(ApiError::http(
+                &call.method,
+                &path,
+                status,
+                &headers,
+                &body,
+                &call.secrets,
+            ));
         }
         Ok(Answer {
             status,
@@ -436,6 +443,31 @@ impl ApiClient {
             body: body.to_vec(),
         })
     }
+}
+
+/// The referrals collection under `--api-url`. A user name and password in the URL are
+/// dropped (the API takes a bearer token, and a second `Authorization` header would confuse
+/// it); errors and warnings show the URL without them or any secret-like query value.
+fn referrals_url(api_url: &str) -> Result<Url, crate::Error> {
+    let shown = redact_url(api_url);
+    let base = api_url.trim_end_matches('/');
+    let mut referrals = Url::parse(&format!("{base}{REFERRALS_PATH}"))
+        .map_err(|e| crate::Error::usage(format!("--api-url {shown}: {e}")))?;
+    if !matches!(referrals.scheme(), "http" | "https") {
+        return Err(crate::Error::usage(format!(
+            "--api-url {shown}: expected an http(s) URL"
+        )));
+    }
+    if !referrals.username().is_empty() || referrals.password().is_some() {
+        tracing::warn!(
+            "--api-url {shown}: the user name and password in the URL are not sent; the API \
+             takes a bearer token"
+        );
+        // Cannot fail on an http(s) URL, which has a host.
+        let _ = referrals.set_username("");
+        let _ = referrals.set_password(None);
+    }
+    Ok(referrals)
 }
 
 enum Recovered {

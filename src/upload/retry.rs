@@ -233,6 +233,7 @@ mod tests {
             status,
             &headers,
             b"{}",
+            &Default::default(),
         )
     }
 
@@ -242,7 +243,7 @@ mod tests {
             .get("http://exa mple.invalid/")
             .build()
             .expect_err("an invalid URL");
-        ApiError::transport(&Method::POST, "/x", err)
+        ApiError::transport(&Method::POST, "/x", err, &Default::default())
     }
 
     fn policy() -> RetryPolicy {

@@ -4,8 +4,16 @@
 //! Bearer tokens, client secrets, refresh tokens and passwords are only ever held in a
 //! [`Secret`]. Its `Debug` and `Display` print `[redacted]`; the value is reachable only through
 //! the explicit [`Secret::expose`], which is called where the value goes on the wire.
+//!
+//! A server may still send a credential back (a gateway that echoes the `Authorization` header
+//! in its error page, a token endpoint that quotes the form it got). [`KnownSecrets`] holds
+//! every credential the run has, and every text that comes from outside passes through it
+//! where it enters (the API client's errors, the token endpoint's refusals), before anything
+//! can log or store it.
 
+use std::cmp::Reverse;
 use std::fmt;
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// A string that prints as `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
@@ -46,9 +54,61 @@ impl From<String> for Secret {
     }
 }
 
+/// What a known secret is replaced with in text from outside.
+pub const REDACTED: &str = "[redacted]";
+
+/// The credentials a run holds (tokens as they are issued, client secret, refresh token,
+/// password), shared by the token source and the API client; cheap to clone.
+#[derive(Clone, Default)]
+pub struct KnownSecrets(Arc<RwLock<Vec<String>>>);
+
+impl KnownSecrets {
+    /// Remember `secret`, as it is and in the forms it takes in a form body, a URL or a JSON
+    /// string. The empty string is no secret.
+    pub fn add(&self, secret: &Secret) {
+        let value = secret.expose();
+        if value.is_empty() {
+            return;
+        }
+        let form: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let json = serde_json::to_string(value).unwrap_or_default();
+        let json = json
+            .strip_prefix('"')
+            .and_then(|j| j.strip_suffix('"'))
+            .unwrap_or_default();
+        let mut known = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        for variant in [value, &form, &form.replace('+', "%20"), json] {
+            if !variant.is_empty() && !known.iter().any(|k| k == variant) {
+                known.push(variant.to_owned());
+            }
+        }
+        // The longest first, so that a secret holding another is replaced whole.
+        known.sort_by_key(|k| Reverse(k.len()));
+    }
+
+    /// `text` with every known secret replaced by [`REDACTED`].
+    pub fn redact(&self, text: &str) -> String {
+        let known = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        let mut text = text.to_owned();
+        for secret in known.iter() {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), REDACTED);
+            }
+        }
+        text
+    }
+}
+
+impl fmt::Debug for KnownSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.0.read().unwrap_or_else(PoisonError::into_inner).len();
+        write!(f, "KnownSecrets({count} forms)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Secret;
+    use super::{KnownSecrets, Secret};
 
     #[test]
     fn debug_and_display_hide_the_value() {
@@ -63,5 +123,25 @@ mod tests {
     fn empty_is_detected() {
         assert!(Secret::new("").is_empty());
         assert!(!Secret::new("x").is_empty());
+    }
+
+    #[test]
+    fn known_secrets_are_cut_out_in_every_form() {
+        let known = KnownSecrets::default();
+        known.add(&Secret::new("p@ss word/\\\"x"));
+        known.add(&Secret::new("tok"));
+        known.add(&Secret::new("tok-longer"));
+        known.add(&Secret::new(""));
+        let echoed = r#"Bearer tok-longer; password=p%40ss+word%2F%5C%22x; {"p":"p@ss word/\\\"x"}; p@ss word/\"x"#;
+        assert_eq!(
+            known.redact(echoed),
+            r#"Bearer [redacted]; password=[redacted]; {"p":"[redacted]"}; [redacted]"#
+        );
+        assert_eq!(
+            known.redact("p%40ss%20word%2F%5C%22x tok"),
+            "[redacted] [redacted]"
+        );
+        assert_eq!(known.redact("nothing here"), "nothing here");
+        assert!(!format!("{known:?}").contains("tok"));
     }
 }

@@ -2,11 +2,14 @@
 //! across restarts), the API over HTTP in `api`, auth, limits and faults in `behaviour`, the
 //! Entra ID sign-in endpoints in `authority`, and junk input in `input`.
 
+mod admin_auth;
 mod api;
 mod authority;
 mod behaviour;
+mod connections;
 mod input;
 mod live_config;
+mod tenant_limits;
 
 use serde_json::Value;
 

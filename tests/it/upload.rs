@@ -1,7 +1,9 @@
 //! Tests of the upload module: the API client against the real sandbox over HTTP, and (in
 //! `upload/fake.rs`) against small in-test servers for what the sandbox cannot be told to do.
 
+mod echo;
 mod fake;
+mod user_agent;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

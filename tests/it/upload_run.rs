@@ -21,6 +21,7 @@ mod auth;
 mod chaos;
 mod device_flow;
 mod dry_run_retry;
+mod echoed_secrets;
 mod exactly_once;
 mod exit_codes;
 mod read_only;

@@ -37,7 +37,8 @@ struct Cached {
 impl Delegated {
     /// Check the credentials file at `path` (it must exist and be private); `timeout` bounds
     /// each token request.
-    pub fn open(path: &Path, timeout: Duration) -> Result<Self, AuthError> {
+    /// With it, the refresh token stored now (to be cut out of text from outside).
+    pub fn open_with(path: &Path, timeout: Duration) -> Result<(Self, Secret), AuthError> {
         let stored = credentials::read(path)?;
         let entra = Entra::new(
             &stored.authority,
@@ -45,11 +46,12 @@ impl Delegated {
             &stored.client_id,
             timeout,
         )?;
-        Ok(Delegated {
+        let delegated = Delegated {
             path: path.to_owned(),
             entra,
             cache: Mutex::new(Cached::default()),
-        })
+        };
+        Ok((delegated, stored.refresh_token))
     }
 
     /// A token valid for at least the refresh margin.

@@ -5,6 +5,11 @@
 //! throttling gateway; a gateway may also answer plain text or HTML. All three become
 //! [`ApiError::Http`], with the message cut to 1024 characters (the documented maximum).
 //! `Retry-After` is read as seconds or as an HTTP date.
+//!
+//! Every text here that came from outside (a body, a header, a transport error's chain) has
+//! the run's [`KnownSecrets`] cut out when the error is made, before it is cut to length, so
+//! that a server echoing the `Authorization` header cannot put a token into a log, the ledger
+//! or a report.
 
 use std::time::Duration;
 
@@ -13,6 +18,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde_json::Value;
 
 use crate::upload::auth::AuthError;
+use crate::upload::secret::KnownSecrets;
 
 /// The longest error message kept (the API documents 1024 characters as its maximum).
 pub const MAX_MESSAGE_CHARS: usize = 1024;
@@ -28,7 +34,7 @@ pub enum ApiError {
         path: Box<str>,
         ambiguous: bool,
         #[source]
-        source: reqwest::Error,
+        source: TransportFailure,
     },
     /// The API answered a non-2xx status.
     #[error("{method} {path}: HTTP {status}{}: {message}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
@@ -104,12 +110,17 @@ impl ApiError {
     }
 
     /// The error for a transport failure of `method path`.
-    pub fn transport(method: &Method, path: &str, source: reqwest::Error) -> Self {
+    pub fn transport(
+        method: &Method,
+        path: &str,
+        source: reqwest::Error,
+        secrets: &KnownSecrets,
+    ) -> Self {
         ApiError::Transport {
             method: method_name(method),
             path: path.into(),
             ambiguous: !source.is_connect(),
-            source: source.without_url(),
+            source: TransportFailure::new(&source.without_url(), secrets),
         }
     }
 
@@ -120,8 +131,9 @@ impl ApiError {
         status: u16,
         headers: &HeaderMap,
         body: &[u8],
+        secrets: &KnownSecrets,
     ) -> Self {
-        let parsed = parse_error_body(body);
+        let parsed = parse_redacted_error_body(body, secrets);
         ApiError::Http {
             method: method_name(method),
             path: path.into(),
@@ -136,7 +148,7 @@ impl ApiError {
             request_id: headers
                 .get("request-id")
                 .and_then(|v| v.to_str().ok())
-                .map(Box::from),
+                .map(|id| truncate(&secrets.redact(id)).into_boxed_str()),
         }
     }
 
@@ -168,6 +180,25 @@ fn method_name(method: &Method) -> &'static str {
     }
 }
 
+/// A transport failure's text: the error and its causes on one line, with the run's secrets
+/// cut out (the `reqwest` error itself cannot be cleaned, so it is not kept).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TransportFailure(Box<str>);
+
+impl TransportFailure {
+    fn new(error: &(dyn std::error::Error + 'static), secrets: &KnownSecrets) -> Self {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(inner) = cause {
+            text.push_str(": ");
+            text.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        TransportFailure(truncate(&secrets.redact(&text)).into_boxed_str())
+    }
+}
+
 /// The parts of an error body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorBody {
@@ -178,19 +209,30 @@ pub struct ErrorBody {
 
 /// Read an error body: the `error` envelope, the throttling body, or anything else as text.
 pub fn parse_error_body(body: &[u8]) -> ErrorBody {
-    if let Ok(json) = serde_json::from_slice::<Value>(body) {
-        let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    parse_redacted_error_body(body, &KnownSecrets::default())
+}
+
+/// [`parse_error_body`] with `secrets` cut out of every part, before anything is cut to length
+/// (in the raw text, and again in each decoded string, whose escapes may have hidden one).
+pub fn parse_redacted_error_body(body: &[u8], secrets: &KnownSecrets) -> ErrorBody {
+    let raw = secrets.redact(&String::from_utf8_lossy(body));
+    if let Ok(json) = serde_json::from_str::<Value>(&raw) {
+        let text = |v: &Value, key: &str| {
+            v.get(key)
+                .and_then(Value::as_str)
+                .map(|found| secrets.redact(found))
+        };
         match json.get("error") {
             Some(envelope @ Value::Object(_)) => {
                 return ErrorBody {
-                    code: text(envelope, "code"),
+                    code: text(envelope, "code").map(|c| truncate(&c)),
                     message: truncate(&text(envelope, "message").unwrap_or_default()),
-                    target: text(envelope, "target"),
+                    target: text(envelope, "target").map(|t| truncate(&t)),
                 };
             }
             Some(Value::String(code)) => {
                 return ErrorBody {
-                    code: Some(code.clone()),
+                    code: Some(truncate(&secrets.redact(code))),
                     message: truncate(&text(&json, "error_description").unwrap_or_default()),
                     target: None,
                 };
@@ -205,7 +247,6 @@ pub fn parse_error_body(body: &[u8]) -> ErrorBody {
             };
         }
     }
-    let raw = String::from_utf8_lossy(body);
     let raw = raw.trim();
     ErrorBody {
         code: None,
@@ -282,6 +323,38 @@ mod tests {
             parse_error_body(&[0xff, 0xfe, b'a']).message,
             "\u{fffd}\u{fffd}a"
         );
+    }
+
+    #[test]
+    fn known_secrets_are_cut_out_of_every_part_before_it_is_cut_to_length() {
+        let secrets = KnownSecrets::default();
+        secrets.add(&crate::upload::secret::Secret::new("tok/en"));
+        let envelope =
+            br#"{"error":{"code":"Bearer tok/en","message":"got tok\/en","target":"tok/en"}}"#;
+        let parsed = parse_redacted_error_body(envelope, &secrets);
+        assert_eq!(parsed.code.as_deref(), Some("Bearer [redacted]"));
+        assert_eq!(parsed.message, "got [redacted]");
+        assert_eq!(parsed.target.as_deref(), Some("[redacted]"));
+        let aad = br#"{"error":"tok/en","error_description":"client_secret=tok%2Fen"}"#;
+        let parsed = parse_redacted_error_body(aad, &secrets);
+        assert_eq!(parsed.code.as_deref(), Some("[redacted]"));
+        assert_eq!(parsed.message, "client_secret=[redacted]");
+        // A token across the cut would leave its first part behind if it were cut first.
+        let mut page = "x".repeat(MAX_MESSAGE_CHARS - 3);
+        page.push_str("tok/en");
+        let parsed = parse_redacted_error_body(page.as_bytes(), &secrets);
+        assert!(!parsed.message.contains("tok"), "{}", parsed.message);
+        let mut headers = HeaderMap::new();
+        headers.insert("request-id", "tok/en".parse().expect("header"));
+        let err = ApiError::http(
+            &Method::GET,
+            "/x",
+            500,
+            &headers,
+            b"Bearer tok/en",
+            &secrets,
+        );
+        assert!(!format!("{err} {err:?}").contains("tok/en"), "{err:?}");
     }
 
     #[test]

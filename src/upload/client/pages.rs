@@ -47,9 +47,7 @@ impl Pages {
         let call = self.client.call(Method::GET, url);
         let answer = self.client.execute(&call).await?;
         let json = json_of(&call, &answer)?;
-        let decode = |json_path: &str, message: String| {
-            ApiError::decode(&call.method, call.url.path(), json_path, message)
-        };
+        let decode = |json_path: &str, message: String| call.decode(json_path, &message);
         let Some(values) = json.get("value").and_then(Value::as_array) else {
             return Err(decode("$.value", "expected an array of referrals".into()));
         };

@@ -8,6 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::ApiError;
+use crate::upload::secret::KnownSecrets;
 
 /// A referral as the API returned it: the whole JSON plus typed accessors.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +110,16 @@ pub(super) struct Call {
     pub(super) request_id: Option<Uuid>,
     pub(super) if_match: Option<String>,
     pub(super) prefer_representation: bool,
+    /// Cut out of whatever the answer says before it becomes an error.
+    pub(super) secrets: KnownSecrets,
+}
+
+impl Call {
+    /// The error for an answer that does not fit the contract at `json_path`.
+    pub(super) fn decode(&self, json_path: &str, message: &str) -> ApiError {
+        let message = self.secrets.redact(message);
+        ApiError::decode(&self.method, self.url.path(), json_path, message)
+    }
 }
 
 /// A 2xx answer.
@@ -122,8 +133,7 @@ pub(super) fn serialize(
     call: &Call,
     body: &(impl Serialize + ?Sized),
 ) -> Result<Vec<u8>, ApiError> {
-    serde_json::to_vec(body)
-        .map_err(|e| ApiError::decode(&call.method, call.url.path(), "$", e.to_string()))
+    serde_json::to_vec(body).map_err(|e| call.decode("$", &e.to_string()))
 }
 
 pub(super) fn json_of(call: &Call, answer: &Answer) -> Result<Value, ApiError> {
@@ -133,13 +143,12 @@ pub(super) fn json_of(call: &Call, answer: &Answer) -> Result<Value, ApiError> {
             e.line(),
             e.column()
         );
-        ApiError::decode(&call.method, call.url.path(), "$", message)
+        call.decode("$", &message)
     })
 }
 
 pub(super) fn referral_of(call: &Call, answer: &Answer) -> Result<ApiReferral, ApiError> {
-    ApiReferral::from_json(json_of(call, answer)?)
-        .map_err(|message| ApiError::decode(&call.method, call.url.path(), "$", message))
+    ApiReferral::from_json(json_of(call, answer)?).map_err(|message| call.decode("$", &message))
 }
 
 pub(super) fn updated_of(call: &Call, answer: &Answer) -> Result<Updated, ApiError> {

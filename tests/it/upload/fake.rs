@@ -24,7 +24,7 @@ use super::{config, referral};
 
 const ROOT: &str = "/v1.0/engagements/referrals";
 
-async fn serve(router: Router) -> String {
+pub(super) async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -37,11 +37,11 @@ fn fixed(token: &str) -> TokenSource {
     TokenSource::fixed(Secret::new(token))
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+pub(super) fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn oauth(base: &str, secret: &str) -> TokenSource {
+pub(super) fn oauth(base: &str, secret: &str) -> TokenSource {
     let settings = OAuthSettings {
         token_url: format!("{base}/oauth2/token"),
         client_id: "client".into(),

@@ -16,7 +16,7 @@ use crate::common::upload::{Workspace, ids, rows};
 const SECRET_TOKEN: &str = "tok-7f3a91c4e2b8-NEVER-LOG-ME";
 
 /// The files under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> TestResult<Vec<PathBuf>> {
+pub(super) fn files_containing(dir: &Path, needle: &str) -> TestResult<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
