@@ -19,13 +19,14 @@ use crate::source::SourceOptions;
 use crate::{Error, Exit};
 
 mod draft;
+mod fields;
 mod names;
 mod pick;
 mod profile;
 mod render;
 mod values;
 
-pub use names::{Outcome, fold, outcome_of};
+pub use names::{Context, Outcome, fold, outcome_of};
 pub use pick::{Header, analyse};
 
 /// The arguments of `init`.
