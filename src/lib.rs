@@ -36,7 +36,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Sandbox(args) => sandbox::command(args),
         Command::Init(args) => init::init_command(args),
         Command::Check(args) => preview::check_command(args),
-        Command::Preview(args) => preview::preview_command(args),
+        Command::Preview(args) => preview::preview_command(args, cli.quiet),
         Command::MappingSchema => preview::schema_command(),
         Command::Upload(args) => upload::upload_command(args, cli.quiet),
         Command::Retry(args) => upload::retry_command(args, cli.quiet),
