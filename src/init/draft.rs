@@ -45,6 +45,8 @@ pub struct Draft {
     pub entries: Vec<Entry>,
     /// Columns nobody reads, for a closing comment.
     pub unmapped: Vec<String>,
+    /// What the Referral needs and no column was found for, to tell the user.
+    pub missing: Vec<String>,
 }
 
 /// A TOML string.
@@ -118,12 +120,24 @@ fn external_id(draft: &mut Draft, sample: &Sample, picks: &Picks) {
         );
         return;
     }
-    let parts: Vec<&str> = [Target::Name, Target::Created, Target::Customer]
+    let mut parts: Vec<&str> = [Target::Name, Target::Created, Target::Customer]
         .iter()
         .filter_map(|t| picks.get(t).filter(|p| !p.lookup))
         .map(|p| p.column.as_str())
         .take(2)
         .collect();
+    if parts.is_empty() {
+        // Nothing recognised: the first columns, for the user to replace.
+        parts = sample
+            .columns
+            .iter()
+            .take(2)
+            .map(|c| c.name.as_str())
+            .collect();
+        draft
+            .missing
+            .push("a record id (external_id is a placeholder)".to_owned());
+    }
     let template = parts
         .iter()
         .map(|c| format!("{{{c}}}"))

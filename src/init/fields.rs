@@ -138,12 +138,25 @@ impl Ctx<'_> {
             .picks
             .get(&Target::Customer)
             .or_else(|| self.picks.get(&Target::Name));
-        if let Some(pick) = name {
-            draft.entries.push(fixed(
+        match name {
+            Some(pick) => draft.entries.push(fixed(
                 "customerProfile.name",
                 reference(pick, self.lookup, &required),
                 None,
-            ));
+            )),
+            None => {
+                let note = "CHANGE: no column was recognised as the customer's name; name it here.";
+                let mut entry = fixed(
+                    "customerProfile.name",
+                    quote("CUSTOMER NAME COLUMN"),
+                    Some(note.into()),
+                );
+                entry.active = false;
+                draft.entries.push(entry);
+                draft
+                    .missing
+                    .push("the customer's name (customerProfile.name)".to_owned());
+            }
         }
         self.entry(
             draft,

@@ -81,6 +81,11 @@ pub fn init_command(args: InitArgs) -> Result<Exit, Error> {
     let mut draft = draft::build(&sample, &picks, join.as_ref(), &lookup_file);
     let text = settle(&mut draft, &mapping_path, &lookups, &args.inputs, &opts)?;
     write(args.output.as_deref(), &text)?;
+    for missing in &draft.missing {
+        tracing::warn!(
+            "init: no column found for {missing}; rows fail until the mapping names one"
+        );
+    }
     let active = draft.entries.iter().filter(|e| e.active).count();
     crate::console::note(format_args!(
         "init: {} fields mapped, {} left as suggestions, from {} sampled rows{}",

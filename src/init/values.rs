@@ -14,7 +14,8 @@ const MOSTLY: f64 = 0.8;
 /// Whether a column's values fit a target well enough to map it.
 pub fn fits(target: Target, column: &Column, rows: usize) -> bool {
     if column.texts.is_empty() {
-        return false;
+        // A header without rows: the name is all there is to go by.
+        return rows == 0;
     }
     match target {
         Target::Id => column.unique && column.fill(rows) >= 0.99,

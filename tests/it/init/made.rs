@@ -215,3 +215,34 @@ fn without_output_the_draft_goes_to_stdout_and_an_existing_file_is_kept() {
             .contains("Billing Country")
     );
 }
+
+#[test]
+fn an_export_with_no_known_column_gets_a_draft_that_loads_and_says_what_is_missing() {
+    let (dir, input) = export("odd.csv", "a,b,c\n1,2,3\n4,5,6\n");
+    let draft = dir.path().join("odd.toml");
+    let out = run(&[
+        "init",
+        "-o",
+        draft.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("no column found for a record id"), "{err}");
+    assert!(
+        err.contains("no column found for the customer's name"),
+        "{err}"
+    );
+    let mapping = std::fs::read_to_string(&draft).unwrap();
+    assert!(
+        mapping.contains("# CHANGE: no column was recognised as the customer's name"),
+        "{mapping}"
+    );
+    let check = run(&[
+        "check",
+        "-m",
+        draft.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+}
