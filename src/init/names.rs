@@ -173,12 +173,13 @@ pub enum Outcome {
 pub const OUTCOME_WORDS: &[(Outcome, &[&str])] = &[
     (Outcome::Won, &[
         "won", "win", "gewonnen", "gagné", "gagnée", "gagne", "ganado", "ganada", "ganadas",
-        "ganados", "vinto", "booked",
+        "ganados", "vinto", "booked", "closedwon",
     ]),
     (Outcome::Lost, &[
         "lost", "loss", "canceled", "cancelled", "disqualified", "verloren", "abgebrochen",
         "storniert", "disqualifiziert", "perdu", "perdue", "annulé", "annulée", "disqualifié",
         "perdido", "perdida", "cancelado", "cancelada", "descalificado", "perso", "outsold",
+        "closedlost",
     ]),
     (Outcome::Closed, &[
         "closed", "geschlossen", "abgeschlossen", "fermé", "fermée", "cerrado", "cerrada",
@@ -268,8 +269,14 @@ pub fn outcome_of(value: &str) -> Outcome {
         .map(fold)
         .filter(|w| !w.is_empty())
         .collect();
+    // Whole words, or a long word inside a value written without spaces (`closedwon`).
+    let whole = fold(value);
     for &(outcome, list) in OUTCOME_WORDS {
-        if list.iter().any(|w| words.contains(&fold(w))) {
+        let hit = |w: &&str| {
+            let w = fold(w);
+            words.contains(&w) || (w.len() >= 6 && whole.contains(&w))
+        };
+        if list.iter().any(hit) {
             return outcome;
         }
     }

@@ -43,7 +43,14 @@ fn related_entity_columns_and_paths_keep_their_base_name() {
 
 #[test]
 fn status_values_read_in_four_languages() {
-    for won in ["Won", "Closed Won", "Gewonnen", "Fermée gagnée", "Ganada"] {
+    for won in [
+        "Won",
+        "Closed Won",
+        "Gewonnen",
+        "Fermée gagnée",
+        "Ganada",
+        "closedwon",
+    ] {
         assert_eq!(outcome_of(won), Outcome::Won, "{won}");
     }
     for lost in [
@@ -53,10 +60,12 @@ fn status_values_read_in_four_languages() {
         "Perdue",
         "Perdida",
         "Canceled",
+        "closedlost",
     ] {
         assert_eq!(outcome_of(lost), Outcome::Lost, "{lost}");
     }
     for open in [
+        "appointmentscheduled",
         "Open",
         "Offen",
         "Prospection",
