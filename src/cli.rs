@@ -35,6 +35,12 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Draft a mapping file from an export: the first step with a new CRM.
+    ///
+    /// Reads the header and a sample of rows, recognises the columns (Dynamics 365, Dataverse,
+    /// Salesforce; English, German, French, Spanish) and writes a commented mapping that
+    /// passes `check`, to stdout or --output.
+    Init(crate::init::InitArgs),
     /// Run a local, stateful Referrals API sandbox.
     ///
     /// Serves the Partner Center Referrals API contract (`/v1.0/engagements/referrals`) on a

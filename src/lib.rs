@@ -13,6 +13,7 @@ pub mod admin;
 pub mod cli;
 pub mod console;
 pub mod error;
+pub mod init;
 pub mod ledger;
 pub mod logging;
 pub mod mapping;
@@ -34,8 +35,9 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
     logging::init(cli.log_format, cli.quiet, sandbox_log);
     match cli.command {
         Command::Sandbox(args) => sandbox::command(args),
+        Command::Init(args) => init::init_command(args),
         Command::Check(args) => preview::check_command(args),
-        Command::Preview(args) => preview::preview_command(args),
+        Command::Preview(args) => preview::preview_command(args, cli.quiet),
         Command::MappingSchema => preview::schema_command(),
         Command::Upload(args) => upload::upload_command(args, cli.quiet),
         Command::Retry(args) => upload::retry_command(args, cli.quiet),

@@ -1,13 +1,16 @@
 //! The `check`, `preview` and `mapping-schema` commands: mapping files applied to inputs,
 //! with no request and no state.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cli::{CheckArgs, PreviewArgs};
 use crate::mapping::{self, Evaluated, Mapping, RowFailure};
-use crate::source::{Row, SourceOptions};
+use crate::source::{Meter, Row, SourceOptions};
+use crate::upload::progress::{Mode, Progress, Tally};
+use crate::upload::summary::bump;
 use crate::{Error, Exit};
 
 /// The `--lookup NAME=PATH` overrides of an invocation.
@@ -76,27 +79,57 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, Error> {
     Ok(Exit::Success)
 }
 
-/// Counts of a preview run.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// Counts of a preview run, shared with the progress display.
+#[derive(Debug, Default)]
 struct Counts {
-    rows: u64,
-    valid: u64,
-    invalid: u64,
-    skipped: u64,
+    rows: AtomicU64,
+    valid: AtomicU64,
+    invalid: AtomicU64,
+    skipped: AtomicU64,
+}
+
+impl Counts {
+    fn get(&self) -> [u64; 4] {
+        [&self.rows, &self.valid, &self.invalid, &self.skipped].map(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// A bar on stderr when it is a terminal and the referrals go elsewhere (a bar between
+/// referrals printed to the same terminal would only garble them); no log lines, so that
+/// stderr keeps to row errors and the closing counts.
+fn preview_progress(quiet: bool, meter: &Arc<Meter>, counts: &Arc<Counts>) -> Progress {
+    let mode = match Mode::detect(quiet) {
+        Mode::Bar if !io::stdout().is_terminal() => Mode::Bar,
+        _ => Mode::Quiet,
+    };
+    let counts = Arc::clone(counts);
+    let status = Box::new(move || {
+        let [rows, valid, invalid, skipped] = counts.get();
+        Tally {
+            rows,
+            finished: rows,
+            counts: format!("valid {valid} invalid {invalid} skipped {skipped}"),
+        }
+    });
+    Progress::start(Some(Arc::clone(meter)), status, mode)
 }
 
 /// `preview`: NDJSON of every valid row on stdout, row errors and the counts on stderr.
-pub fn preview_command(args: PreviewArgs) -> Result<Exit, Error> {
+pub fn preview_command(args: PreviewArgs, quiet: bool) -> Result<Exit, Error> {
     let mapping = load_mapping(&args.mapping, &args.lookup)?;
-    let opts = SourceOptions::from_args(&args.input_args)?;
+    let mut opts = SourceOptions::from_args(&args.input_args)?;
+    let meter = Meter::for_inputs(&args.inputs);
+    opts.meter = Some(Arc::clone(&meter));
     let mut rows = mapping::records(&mapping, &args.inputs, &opts)?;
     let limit = args
         .limit
         .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let mut counts = Counts::default();
-    let written = emit(&mut rows, limit, &mut out, &mut counts).and_then(|()| out.flush());
+    let counts = Arc::new(Counts::default());
+    let progress = preview_progress(quiet, &meter, &counts);
+    let written = emit(&mut rows, limit, &mut out, &counts).and_then(|()| out.flush());
+    progress.finish();
     match written {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Exit::Success),
         Err(e) => {
@@ -107,11 +140,11 @@ pub fn preview_command(args: PreviewArgs) -> Result<Exit, Error> {
         }
         Ok(()) => {}
     }
+    let [rows, valid, invalid, skipped] = counts.get();
     crate::console::note(format_args!(
-        "rows: {}, valid: {}, invalid: {}, skipped: {}",
-        counts.rows, counts.valid, counts.invalid, counts.skipped
+        "rows: {rows}, valid: {valid}, invalid: {invalid}, skipped: {skipped}"
     ));
-    Ok(if counts.invalid == 0 {
+    Ok(if invalid == 0 {
         Exit::Success
     } else {
         Exit::Partial
@@ -124,7 +157,7 @@ fn emit(
     rows: &mut mapping::Rows,
     limit: usize,
     out: &mut impl Write,
-    counts: &mut Counts,
+    counts: &Counts,
 ) -> io::Result<()> {
     // Each row is put together in `line` and handed to `out` in one write.
     let mut line = Vec::with_capacity(4096);
@@ -139,15 +172,15 @@ fn emit(
     Ok(())
 }
 
-fn write_row(evaluated: Evaluated<'_>, row: &Row, out: &mut Vec<u8>, counts: &mut Counts) {
-    counts.rows += 1;
+fn write_row(evaluated: Evaluated<'_>, row: &Row, out: &mut Vec<u8>, counts: &Counts) {
+    bump(&counts.rows);
     match evaluated {
         Evaluated::Mapped {
             referral,
             connected,
             ..
         } => {
-            counts.valid += 1;
+            bump(&counts.valid);
             referral.write_json(out);
             out.push(b'\n');
             if let Some(connected) = &connected {
@@ -156,11 +189,11 @@ fn write_row(evaluated: Evaluated<'_>, row: &Row, out: &mut Vec<u8>, counts: &mu
             }
         }
         Evaluated::Skipped { reason } => {
-            counts.skipped += 1;
+            bump(&counts.skipped);
             tracing::debug!("{}:row {}: skipped: {reason}", row.file.display(), row.row);
         }
         Evaluated::Invalid { problems } => {
-            counts.invalid += 1;
+            bump(&counts.invalid);
             let failure = RowFailure {
                 file: Arc::clone(&row.file),
                 row: row.row,

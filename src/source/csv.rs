@@ -63,8 +63,12 @@ impl CsvSource {
             path: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(io_err)?;
-        Self::from_reader(path, Box::new(file), opts)
+        let file: Box<dyn Read + Send> = Box::new(File::open(path).map_err(io_err)?);
+        let input = match &opts.meter {
+            Some(meter) => meter.wrap(file),
+            None => file,
+        };
+        Self::from_reader(path, input, opts)
     }
 
     /// Read delimited text from any reader; `path` names it in rows and errors.

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::json::{RawRecord, STOPPED, flatten, stream_records};
-use super::{Cell, Headers, Row, RowError, RowSource, SourceError, SourceOptions};
+use super::{Cell, Headers, Meter, Row, RowError, RowSource, SourceError, SourceOptions};
 
 /// Rows handed over at a time (fewer hand-overs between the threads).
 const BATCH: usize = 64;
@@ -48,12 +48,13 @@ pub struct DataverseSource {
 impl DataverseSource {
     /// List and check the pages, start the reader thread and read the first record (so a
     /// file that is not a Dataverse response fails here).
-    pub fn open(path: &Path, _opts: &SourceOptions) -> Result<Self, SourceError> {
+    pub fn open(path: &Path, opts: &SourceOptions) -> Result<Self, SourceError> {
         let pages = pages(path)?;
         let (sender, batches) = sync_channel(AHEAD);
+        let meter = opts.meter.clone();
         std::thread::Builder::new()
             .name("dataverse-pages".to_owned())
-            .spawn(move || read_pages(&pages, Batcher::new(sender)))
+            .spawn(move || read_pages(&pages, Batcher::new(sender), meter.as_ref()))
             .map_err(|source| SourceError::Io {
                 path: path.to_path_buf(),
                 source,
@@ -192,9 +193,9 @@ impl Batcher {
 }
 
 /// The reader thread: parse every page in turn; stop when the rows are no longer wanted.
-fn read_pages(pages: &[PathBuf], mut sender: Batcher) {
+fn read_pages(pages: &[PathBuf], mut sender: Batcher, meter: Option<&Arc<Meter>>) {
     for page in pages {
-        if !read_page(page, &mut sender) {
+        if !read_page(page, &mut sender, meter) {
             return;
         }
     }
@@ -202,10 +203,17 @@ fn read_pages(pages: &[PathBuf], mut sender: Batcher) {
 }
 
 /// Parse one page; `false` when the receiver is gone.
-fn read_page(page: &Path, sender: &mut Batcher) -> bool {
+fn read_page(page: &Path, sender: &mut Batcher, meter: Option<&Arc<Meter>>) -> bool {
     let file = Arc::new(page.to_path_buf());
     let input = match File::open(page) {
-        Ok(input) => BufReader::with_capacity(64 * 1024, input),
+        Ok(file) => {
+            let file: Box<dyn std::io::Read + Send> = Box::new(file);
+            let counted = match meter {
+                Some(meter) => meter.wrap(file),
+                None => file,
+            };
+            BufReader::with_capacity(64 * 1024, counted)
+        }
         Err(e) => {
             let failure = Failure {
                 file,

@@ -32,9 +32,11 @@ pub mod dynamics;
 mod excel;
 mod excel_stream;
 mod json;
+mod meter;
 mod options;
 
 pub use chain::{open, open_all};
+pub use meter::Meter;
 
 /// An input file could not be opened or read as a whole. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -259,6 +261,8 @@ pub struct SourceOptions {
     pub delimiter: Option<u8>,
     pub sheet: Option<String>,
     pub header_row: Option<u32>,
+    /// Counts the bytes read, for the progress display (none: nothing is counted).
+    pub meter: Option<Arc<Meter>>,
 }
 
 /// A stream of rows from one input.

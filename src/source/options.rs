@@ -29,6 +29,7 @@ impl SourceOptions {
             delimiter,
             sheet: args.sheet.clone(),
             header_row: args.header_row,
+            meter: None,
         })
     }
 }

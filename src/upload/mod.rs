@@ -84,7 +84,9 @@ pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
     };
     settings.check()?;
     let mapping = crate::preview::load_mapping(&args.mapping, &args.lookup)?;
-    let source_options = SourceOptions::from_args(&args.input_args)?;
+    let mut source_options = SourceOptions::from_args(&args.input_args)?;
+    let meter = crate::source::Meter::for_inputs(&args.inputs);
+    source_options.meter = Some(Arc::clone(&meter));
     let records = crate::mapping::records(&mapping, &args.inputs, &source_options)?;
     if args.dry_run {
         return dry_run(&args.ledger, records);
@@ -99,6 +101,7 @@ pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
             breaker: settings.breaker,
             limit: args.limit,
             quiet,
+            meter: Some(meter),
         };
         let result = session.run(setup, Feed::Export(Box::new(records))).await;
         api.close().await;

@@ -56,6 +56,7 @@ pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
             breaker: settings.breaker,
             limit: None,
             quiet,
+            meter: None,
         };
         let feed = Feed::Jobs(jobs);
         let result = session.run(setup, feed).await;

@@ -17,7 +17,7 @@ use super::client::ApiClient;
 use super::diff::payload_hash;
 use super::engine::{Control, Engine, Job, hash_of};
 use super::plan::{Plan, plan};
-use super::progress::Progress;
+use super::progress::{self, Progress};
 use super::summary::{Counters, Summary, bump};
 use crate::ledger::{Ledger, LedgerError, LedgerWriter, RunId, State, SyncEntry, WriterOptions};
 use crate::mapping::{Evaluated, MappedRecord, RowOutcome, Rows};
@@ -31,6 +31,8 @@ pub struct RunSetup {
     pub breaker: u32,
     pub limit: Option<u64>,
     pub quiet: bool,
+    /// How far the reading of the export is, for the progress bar (none for `retry`).
+    pub meter: Option<Arc<crate::source::Meter>>,
 }
 
 /// How a run ended.
@@ -63,7 +65,11 @@ pub async fn upload_records(
     let in_flight = ledger.in_flight()?;
     let writer = LedgerWriter::spawn(ledger, WriterOptions::default())?;
     let signals = tokio::spawn(watch_signals(Arc::clone(&control)));
-    let progress = Progress::start(Arc::clone(&counters), setup.quiet, None);
+    let progress = Progress::start(
+        setup.meter.clone(),
+        progress::upload_status(Arc::clone(&counters)),
+        progress::Mode::detect(setup.quiet),
+    );
 
     let mut failure: Option<Error> = None;
     match super::settle::settle(&setup.client, &writer.handle(), run, in_flight).await {

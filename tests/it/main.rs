@@ -2,8 +2,10 @@
 
 mod admin;
 mod common;
+mod init;
 mod ledger;
 mod mapping;
+mod progress;
 mod referral;
 mod sandbox;
 mod source;

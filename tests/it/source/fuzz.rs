@@ -48,6 +48,7 @@ fn options() -> impl Strategy<Value = SourceOptions> {
             delimiter,
             sheet: None,
             header_row,
+            ..SourceOptions::default()
         }
     })
 }
