@@ -134,6 +134,20 @@ impl Mapping {
     pub fn check_columns(&self, headers: &Headers, input: &Path) -> Diagnostics {
         let mut out = Diagnostics::default();
         for (name, pos) in self.columns.iter().zip(&self.column_pos) {
+            if let Some([(a, first), (b, second)]) = headers.ambiguous(name) {
+                let (a, b) = (a + 1, b + 1);
+                out.0.push(super::diag::Diagnostic {
+                    file: self.file.clone(),
+                    line: pos.line,
+                    col: pos.col,
+                    message: format!(
+                        "column {name:?} is ambiguous in {}: both column {a} {first:?} and \
+                         column {b} {second:?} match it; rename one of them",
+                        input.display()
+                    ),
+                });
+                continue;
+            }
             if headers.index_of(name).is_some() || null_navigation(headers, name) {
                 continue;
             }
