@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use referral_sync::source::{self, SourceError, SourceOptions};
+use referral_sync::source::{SourceError, SourceOptions};
 
 use super::excel_files::save;
 use super::excel_stream::rewrite_part;
-use super::{read_all, read_ok, text};
+use super::{open_err, read_all, read_ok, text};
 
 /// The header of the CSV the upload mapping reads (`tests/fixtures/upload/opportunities.toml`).
 const HEADER: &str =
@@ -84,10 +84,7 @@ fn nested_page(levels: usize, deep: usize) -> String {
 fn deeply_nested_dataverse_record_is_an_error_not_a_stack_overflow() {
     let dir = tempdir();
     let first = write(&dir, "deep-first.json", nested_page(20_000, 1).as_bytes());
-    let err = match source::open(&first, &SourceOptions::default()) {
-        Ok(_) => panic!("a page whose first record nests 20000 objects opened"),
-        Err(e) => e.to_string(),
-    };
+    let err = open_err(&first, &SourceOptions::default()).to_string();
     assert!(
         err.contains("deep-first.json") && err.contains("record 1"),
         "{err}"
@@ -370,10 +367,7 @@ fn workbook_claiming_a_billion_shared_strings_is_refused_without_allocating() {
         },
     );
     let (_dir, path) = save("hostile-shared-string-count.xlsx", &bytes);
-    let err = match source::open(&path, &SourceOptions::default()) {
-        Ok(_) => panic!("the hostile workbook opened"),
-        Err(e) => e,
-    };
+    let err = open_err(&path, &SourceOptions::default());
     let message = err.to_string();
     assert!(matches!(err, SourceError::Workbook { .. }), "{err:?}");
     assert!(
@@ -396,13 +390,33 @@ fn corrupt_xlsx_cell_names_the_sheet_and_the_cell() {
         },
     );
     let (_dir, path) = save("corrupt-cell-e3.xlsx", &bytes);
-    let message = match source::open(&path, &SourceOptions::default()) {
-        Ok(_) => panic!("the corrupt workbook opened"),
-        Err(e) => e.to_string(),
-    };
+    let message = open_err(&path, &SourceOptions::default()).to_string();
     assert!(
         message.contains("corrupt-cell-e3.xlsx")
             && message.contains("sheet \"My Open Opportunities\", after cell D3"),
+        "{message}"
+    );
+}
+
+#[test]
+fn workbook_with_one_shared_string_of_megabytes_is_refused() {
+    let part = "xl/sharedStrings.xml";
+    let bytes = rewrite_part(
+        &dynamics_sample(),
+        part,
+        zip::CompressionMethod::Deflated,
+        |xml| {
+            let huge = format!("<t>{}</t>", "a".repeat(2 * 1024 * 1024));
+            String::from_utf8_lossy(&xml)
+                .replacen("<t>Topic</t>", &huge, 1)
+                .into_bytes()
+        },
+    );
+    let (_dir, path) = save("hostile-huge-shared-string.xlsx", &bytes);
+    let message = open_err(&path, &SourceOptions::default()).to_string();
+    assert!(
+        message.contains("hostile-huge-shared-string.xlsx")
+            && message.contains("xl/sharedStrings.xml: shared string 4 takes more than"),
         "{message}"
     );
 }
