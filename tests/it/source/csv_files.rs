@@ -382,7 +382,7 @@ fn delimiter_is_detected_on_the_given_header_row() {
 }
 
 #[test]
-fn utf16_without_bom_needs_the_encoding_flag() {
+fn utf16_without_bom_reads_with_the_encoding_flag_too() {
     let content = "Topic\tCustomer\r\nÉclair\tZürich AG\r\n";
     let bytes: Vec<u8> = content.encode_utf16().flat_map(u16::to_le_bytes).collect();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

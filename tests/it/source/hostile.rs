@@ -119,6 +119,34 @@ fn check_of_a_deeply_nested_dataverse_page_exits_2_naming_the_file() {
 }
 
 #[test]
+fn deeply_nested_lookup_file_fails_check_naming_the_lookup_and_file() {
+    let dir = tempdir();
+    write(
+        &dir,
+        "deep-accounts.json",
+        nested_page(20_000, 1).as_bytes(),
+    );
+    let base = std::fs::read_to_string(upload_mapping()).unwrap_or_else(|e| panic!("{e}"));
+    let lookup =
+        "\n[lookups.accounts]\nfile = \"deep-accounts.json\"\nkey = \"name\"\non = \"Customer\"\n";
+    write(
+        &dir,
+        "with-lookup.toml",
+        format!("{base}{lookup}").as_bytes(),
+    );
+    write(&dir, "input.csv", csv(2, "\n").as_bytes());
+    let (code, _, stderr) = run(
+        dir.path(),
+        &["check", "-m", "with-lookup.toml", "input.csv"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("lookup `accounts`") && stderr.contains("deep-accounts.json: record 1"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn unclosed_quote_in_the_last_column_is_a_row_error_naming_its_line() {
     let dir = tempdir();
     let mut text = format!("{HEADER}\n");
