@@ -214,6 +214,27 @@ fn unclosed_quote_in_a_middle_column_is_not_reported_as_a_ragged_row() {
 }
 
 #[test]
+fn unclosed_quote_in_a_large_file_stops_after_16_mib_not_at_the_end() {
+    let dir = tempdir();
+    let text = csv(150_000, "\n").replacen("notes 3,", "\"notes 3,", 1);
+    assert!(text.len() > 17 * 1024 * 1024);
+    let path = write(&dir, "unclosed-quote-large-file.csv", text.as_bytes());
+    let rows = read_all(&path, &SourceOptions::default());
+    assert_eq!(rows.len(), 3);
+    let err = rows[2]
+        .as_ref()
+        .err()
+        .unwrap_or_else(|| panic!("row 3 read"));
+    assert_eq!(err.row, 4);
+    assert!(
+        err.message
+            .contains("opens on line 4 runs on for more than 16 MiB"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
 fn closed_quotes_with_doubled_quotes_and_line_breaks_still_read() {
     let dir = tempdir();
     let notes = "\"said \"\"hi\"\",\nthen left\"";
