@@ -203,8 +203,8 @@ pub struct SandboxArgs {
 /// How to read input files; shared by every command that reads an export.
 #[derive(Debug, Clone, Args, Default)]
 pub struct InputArgs {
-    /// Text encoding of CSV inputs: utf-8 (default), windows-1252, utf-16le, utf-16be, or any
-    /// WHATWG label. A byte-order mark is always honoured.
+    /// Text encoding of CSV inputs: utf-8, windows-1252, utf-16le, utf-16be, or any WHATWG
+    /// label. Detected when absent (a warning names it). A byte-order mark is always honoured.
     #[arg(long)]
     pub encoding: Option<String>,
     /// CSV delimiter (one character; `\t` for tab). Detected from `,` `;` and tab when absent.

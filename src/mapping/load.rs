@@ -174,6 +174,16 @@ impl Mapping {
         let mut out = Diagnostics::default();
         let columns = self.columns.iter().zip(&self.column_sites);
         for ((name, site), literal_hint) in columns.zip(&self.column_hints) {
+            if let Some([(a, first), (b, second)]) = headers.ambiguous(name) {
+                let (a, b) = (a + 1, b + 1);
+                let message = format!(
+                    "column {name:?} is ambiguous in {}: both column {a} {first:?} and \
+                     column {b} {second:?} match it; rename one of them",
+                    input.display()
+                );
+                out.0.push(Diagnostic::new(&self.file, site.clone(), message));
+                continue;
+            }
             if headers.index_of(name).is_some() || null_navigation(headers, name) {
                 continue;
             }

@@ -9,16 +9,21 @@
 //! `csv::Position::line`, corrected after blank lines): a quoted field that spans three lines
 //! makes the next record start three lines later, and the row number says so.
 //!
-//! Records end at `\n`; a `\r` before it is dropped, so CRLF and LF files read alike (a
-//! file with bare `\r` line ends, as classic Mac OS wrote, is not supported).
+//! Records end at `\n`; a `\r` before it is dropped, so CRLF and LF files read alike. A file
+//! whose first 64 KiB hold `\r` but no `\n` has classic Mac OS line ends: every `\r` is read
+//! as `\n`.
+//!
+//! A quote that is never closed would make the rest of the file one field; the record where
+//! it opened is a row error instead, naming the line of the quote, and reading stops there
+//! (the rows before it go on). See [`super::csv_scan`].
 //!
 //! A CSV saved from a Dynamics 365 export keeps its `(Do Not Modify)` columns; they get the
 //! same stable names as in a workbook (see [`super::dynamics`]), judged by the first 20 rows.
 //!
-//! Encodings: UTF-8 with or without a byte-order mark is read as is. A UTF-16 BOM switches to
-//! UTF-16. `--encoding` (e.g. `windows-1252`) transcodes everything, though a BOM still wins.
-//! Without `--encoding`, invalid UTF-8 in the first 64 KiB fails the whole file with the line
-//! and byte offset; later invalid bytes make that row an error.
+//! Encodings are decided from the first 64 KiB (see [`super::encoding`]): a byte-order mark,
+//! else `--encoding`, else UTF-16 recognised by its NUL bytes, else UTF-8 when the text is
+//! (mostly) UTF-8, else the encoding a detector guesses; an assumed encoding is logged as a
+//! warning. In a file read as UTF-8, a row with an invalid byte is a row error.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -29,7 +34,9 @@ use std::sync::Arc;
 use ::csv::{ByteRecord, Reader, ReaderBuilder, Terminator};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
+use super::csv_scan::{QuoteScan, ScanState};
 use super::dynamics;
+use super::encoding::{self, Decoding};
 use super::{Cell, Headers, Row, RowError, RowSource, SourceError, SourceOptions};
 
 const SNIFF_BYTES: usize = 64 * 1024;
@@ -41,6 +48,8 @@ const SCAN_ROWS: usize = 20;
 pub struct CsvSource {
     file: Arc<PathBuf>,
     reader: Reader<Box<dyn Read + Send>>,
+    /// Follows the quoting of the text `reader` reads (see [`super::csv_scan`]).
+    scan: Arc<ScanState>,
     headers: Arc<Headers>,
     /// Columns in the file; Dynamics aliases follow them in `headers`.
     width: usize,
@@ -83,43 +92,46 @@ impl CsvSource {
         };
         let mut raw = BufReader::with_capacity(SNIFF_BYTES, input);
         let head = raw.fill_buf().map_err(io_err)?;
-        let decoded: Box<dyn Read + Send> = match (bom_kind(head), opts.encoding) {
-            (Bom::Utf8, None) => {
-                check_utf8(path, head)?;
-                raw.consume(3);
+        let decoding = encoding::decide(head, opts.encoding);
+        if let Some(assumed) = decoding.assumed() {
+            tracing::warn!("{}: {assumed}", path.display());
+        }
+        let mut decoded: Box<dyn Read + Send> = match decoding {
+            Decoding::Utf8 { skip } => {
+                raw.consume(skip);
                 Box::new(raw)
             }
-            (Bom::None, None) => {
-                check_utf8(path, head)?;
-                Box::new(raw)
-            }
-            (_, encoding) => Box::new(
-                DecodeReaderBytesBuilder::new()
-                    .encoding(encoding)
-                    .bom_override(true)
-                    .strip_bom(true)
-                    .build(raw),
-            ),
+            Decoding::Transcode(encoding) => Box::new(transcode(raw, encoding)),
+            Decoding::Detected(encoding, _) => Box::new(transcode(raw, Some(encoding))),
         };
-        let mut decoded = decoded;
-        let prefix = read_prefix(&mut decoded).map_err(io_err)?;
+        let mut prefix = read_prefix(&mut decoded).map_err(io_err)?;
+        // Classic Mac OS line ends: `\r` alone, never `\n`.
+        let cr_only = !prefix.contains(&b'\n') && prefix.contains(&b'\r');
+        if cr_only {
+            prefix
+                .iter_mut()
+                .filter(|b| **b == b'\r')
+                .for_each(|b| *b = b'\n');
+        }
         let delimiter = match opts.delimiter {
             Some(d) => d,
             None => detect_delimiter(&prefix, opts.header_row.unwrap_or(1)),
         };
         let text = std::io::Cursor::new(prefix).chain(decoded);
+        let (text, scan) = QuoteScan::new(text, delimiter, cr_only);
         let reader = ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
             .terminator(Terminator::Any(b'\n'))
             .from_reader(Box::new(text) as Box<dyn Read + Send>);
-        Self::with_headers(path, reader, opts.header_row.unwrap_or(1))
+        Self::with_headers(path, reader, scan, opts.header_row.unwrap_or(1))
     }
 
     fn with_headers(
         path: &Path,
         mut reader: Reader<Box<dyn Read + Send>>,
+        scan: Arc<ScanState>,
         header_row: u32,
     ) -> Result<Self, SourceError> {
         let no_header = || SourceError::NoHeader {
@@ -138,6 +150,14 @@ impl CsvSource {
                 break;
             }
         }
+        if let Some(line) = scan.unclosed() {
+            return Err(SourceError::Unreadable {
+                path: path.to_path_buf(),
+                message: format!(
+                    "the header row has a quote, opened on line {line}, that is never closed"
+                ),
+            });
+        }
         let names = record
             .iter()
             .map(|f| String::from_utf8_lossy(f).trim().to_owned())
@@ -148,6 +168,7 @@ impl CsvSource {
         let mut source = CsvSource {
             file: Arc::new(path.to_path_buf()),
             reader,
+            scan,
             width: names.len(),
             headers: Arc::new(Headers::default()),
             aliases: Vec::new(),
@@ -207,20 +228,40 @@ impl CsvSource {
         self.row_error(row, column, message)
     }
 
-    /// Read the next record into `self.record`; `Ok(false)` at the end. A failure (I/O, or
-    /// undecodable text) ends the reading: the rest of the file cannot be trusted.
+    /// Read the next record into `self.record`; `Ok(false)` at the end. A failure (I/O,
+    /// undecodable text, a quote never closed) ends the reading: the rest of the file cannot
+    /// be trusted.
     fn read(&mut self) -> Result<bool, RowError> {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(more) => {
                 self.done = !more;
-                Ok(more)
+                match self.scan.unclosed() {
+                    Some(opened) if more => Err(self.unclosed_quote(opened)),
+                    _ => Ok(more),
+                }
             }
             Err(e) => {
                 self.done = true;
-                let row = e.position().map_or(0, |p| p.line());
+                let row = e.position().map_or(self.scan.record_line(), |p| p.line());
                 Err(self.row_error(row, None, e.to_string()))
             }
         }
+    }
+
+    /// The error for the record just read, whose last field opens a quote on line `opened`
+    /// that the end of the file left open: that field swallowed the rest of the file.
+    fn unclosed_quote(&mut self, opened: u64) -> RowError {
+        self.done = true;
+        let row = record_line(&self.record, &self.reader);
+        let field = self.record.len().saturating_sub(1);
+        let column = self.headers.names().get(field).cloned();
+        let last = self.scan.line();
+        let message = format!(
+            "the quote that opens this field on line {opened} is never closed: the rest of \
+             the file (to line {last}) would be read into it; close the quote (a quote inside \
+             a quoted field is written twice: \"\")"
+        );
+        self.row_error(row, column, message)
     }
 
     /// Turn a record into a row; `None` for a record with only empty fields. The row's text
@@ -370,35 +411,17 @@ fn text_cell(field: &[u8]) -> Cell {
     }
 }
 
-enum Bom {
-    None,
-    Utf8,
-    Other,
-}
-
-fn bom_kind(head: &[u8]) -> Bom {
-    match head {
-        [0xEF, 0xBB, 0xBF, ..] => Bom::Utf8,
-        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => Bom::Other,
-        _ => Bom::None,
-    }
-}
-
-/// Fail early on text that is not UTF-8; a sequence cut by the end of the sample is fine.
-fn check_utf8(path: &Path, head: &[u8]) -> Result<(), SourceError> {
-    match std::str::from_utf8(head) {
-        Ok(_) => Ok(()),
-        Err(e) if e.error_len().is_none() => Ok(()),
-        Err(e) => {
-            let valid = head.get(..e.valid_up_to()).unwrap_or_default();
-            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count() as u64;
-            Err(SourceError::InvalidUtf8 {
-                path: path.to_path_buf(),
-                line,
-                offset: e.valid_up_to() as u64,
-            })
-        }
-    }
+/// A reader that turns text in `encoding` (or in the encoding of its byte-order mark) into
+/// UTF-8, dropping the mark.
+fn transcode<R: Read + Send>(
+    raw: R,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> impl Read + Send {
+    DecodeReaderBytesBuilder::new()
+        .encoding(encoding)
+        .bom_override(true)
+        .strip_bom(true)
+        .build(raw)
 }
 
 /// The first [`SNIFF_BYTES`] of the text (less at the end of the input): one `read` of a

@@ -29,8 +29,8 @@ struct Failure {
     file: Arc<PathBuf>,
     /// The record number the failure stopped.
     record: u64,
-    line: u64,
-    column: u64,
+    /// Line and column in the page, when the failure is the parser's.
+    at: Option<(u64, u64)>,
     message: String,
     truncated: bool,
 }
@@ -81,19 +81,22 @@ impl DataverseSource {
 impl Failure {
     fn into_source_error(self) -> SourceError {
         let path = self.file.as_ref().clone();
-        if self.truncated {
-            SourceError::Truncated {
+        match self.at {
+            Some((line, _)) if self.truncated => SourceError::Truncated {
                 path,
-                line: Some(self.line),
+                line: Some(line),
                 detail: self.message,
-            }
-        } else {
-            SourceError::Json {
+            },
+            Some((line, column)) => SourceError::Json {
                 path,
-                line: self.line,
-                column: self.column,
+                line,
+                column,
                 message: self.message,
-            }
+            },
+            None => SourceError::Unreadable {
+                path,
+                message: format!("record {}: {}", self.record, self.message),
+            },
         }
     }
 
@@ -102,10 +105,10 @@ impl Failure {
             file: self.file,
             row: self.record,
             column: None,
-            message: format!(
-                "line {}, column {}: {}",
-                self.line, self.column, self.message
-            ),
+            message: match self.at {
+                Some((line, column)) => format!("line {line}, column {column}: {}", self.message),
+                None => self.message,
+            },
         }
     }
 }
@@ -218,8 +221,7 @@ fn read_page(page: &Path, sender: &mut Batcher, meter: Option<&Arc<Meter>>) -> b
             let failure = Failure {
                 file,
                 record: 1,
-                line: 0,
-                column: 0,
+                at: None,
                 message: format!("cannot read: {e}"),
                 truncated: false,
             };
@@ -229,7 +231,7 @@ fn read_page(page: &Path, sender: &mut Batcher, meter: Option<&Arc<Meter>>) -> b
     let mut builder = RowBuilder::new(Arc::clone(&file));
     let mut open = true;
     let mut emit = |record: RawRecord| {
-        open = sender.send(Ok(builder.row(&record)));
+        open = sender.send(builder.row(&record));
         open
     };
     let mut deserializer = serde_json::Deserializer::from_reader(input);
@@ -243,8 +245,7 @@ fn read_page(page: &Path, sender: &mut Batcher, meter: Option<&Arc<Meter>>) -> b
             let failure = Failure {
                 file,
                 record,
-                line: e.line() as u64,
-                column: e.column() as u64,
+                at: Some((e.line() as u64, e.column() as u64)),
                 message: without_location(&e),
                 truncated: e.is_eof(),
             };
@@ -278,10 +279,19 @@ impl RowBuilder {
         }
     }
 
-    fn row(&mut self, record: &RawRecord) -> Row {
+    /// The row of the next record, or why the record cannot be one (nested too deep).
+    fn row(&mut self, record: &RawRecord) -> Message {
         self.count += 1;
         self.fields.clear();
-        flatten(record, "", &mut self.fields);
+        if let Err(message) = flatten(record, &mut self.fields) {
+            return Err(Failure {
+                file: Arc::clone(&self.file),
+                record: self.count,
+                at: None,
+                message,
+                truncated: false,
+            });
+        }
         let same = self.headers.names().len() == self.fields.len()
             && self
                 .headers
@@ -293,13 +303,13 @@ impl RowBuilder {
             let names = self.fields.iter().map(|(n, _)| n.clone()).collect();
             self.headers = Arc::new(Headers::new(names));
         }
-        Row {
+        Ok(Row {
             file: Arc::clone(&self.file),
             row: self.count,
             headers: Arc::clone(&self.headers),
             values: self.fields.drain(..).map(|(_, cell)| cell).collect(),
             text: String::new(),
-        }
+        })
     }
 }
 

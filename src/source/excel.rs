@@ -68,6 +68,7 @@ impl ExcelSource {
     /// Open a workbook, choose the sheet, start reading it and find its header row.
     pub fn open(path: &Path, opts: &SourceOptions) -> Result<Self, SourceError> {
         check_not_encrypted(path)?;
+        super::shared_strings::check(path)?;
         let workbook = open_workbook_auto(path).map_err(|e| workbook_error(path, e))?;
         let sheet = choose_sheet(path, workbook.sheets_metadata(), opts.sheet.as_deref())?;
         let cells = Cells::of(path, workbook, &sheet)?;

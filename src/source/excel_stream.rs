@@ -101,6 +101,10 @@ impl SheetRow {
 
 /// Read the sheet and send its header, then its rows; return when done or nobody listens.
 pub(super) fn read_sheet(cells: &mut dyn CellStream, plan: &SheetPlan, out: &SyncSender<Message>) {
+    let cells = &mut Tracked {
+        inner: cells,
+        last: None,
+    };
     let opened = match scan(cells, plan) {
         Ok(Some(scan)) => scan,
         Ok(None) => {
@@ -108,7 +112,14 @@ pub(super) fn read_sheet(cells: &mut dyn CellStream, plan: &SheetPlan, out: &Syn
             return;
         }
         Err(e) => {
-            let _ = out.send(Message::Opened(Err((plan.describe)(&plan.file, e))));
+            let error = match (plan.describe)(&plan.file, e) {
+                SourceError::Workbook { path, message } => SourceError::Workbook {
+                    path,
+                    message: format!("sheet {:?}, {}: {message}", plan.sheet, place(cells.last)),
+                },
+                other => other,
+            };
+            let _ = out.send(Message::Opened(Err(error)));
             return;
         }
     };
@@ -141,6 +152,43 @@ pub(super) fn read_sheet(cells: &mut dyn CellStream, plan: &SheetPlan, out: &Syn
     if let Some(last) = last {
         let _ = out.send(last);
     }
+}
+
+/// Remembers the position of the last cell read, to say where a sheet broke off.
+struct Tracked<'c> {
+    inner: &'c mut dyn CellStream,
+    /// `(row, column)` of the last cell read, 0-based.
+    last: Option<(u32, u32)>,
+}
+
+impl CellStream for Tracked<'_> {
+    fn next_value(&mut self) -> NextCell<'_> {
+        let next = self.inner.next_value();
+        if let Ok(Some((at, _))) = &next {
+            self.last = Some(*at);
+        }
+        next
+    }
+}
+
+/// Where reading broke off: after the last cell read (`B7`), or at the first cell.
+fn place(last: Option<(u32, u32)>) -> String {
+    match last {
+        Some((row, column)) => format!("after cell {}{}", column_name(column), u64::from(row) + 1),
+        None => "at its first cell".to_owned(),
+    }
+}
+
+/// The letters of a 0-based column: 0 is `A`, 26 is `AA`.
+fn column_name(column: u32) -> String {
+    let mut n = u64::from(column) + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = u8::try_from((n - 1) % 26).unwrap_or(0);
+        letters.push(char::from(b'A' + rem));
+        n = (n - 1) / 26;
+    }
+    letters.iter().rev().collect()
 }
 
 fn no_header(plan: &SheetPlan) -> SourceError {
@@ -310,14 +358,18 @@ struct Rows<'a> {
 impl Rows<'_> {
     /// Read the rest of the sheet, starting with a row whose first cell is already read.
     /// `Err` names the row where reading broke off; `Ok` when the sheet ended or nobody listens.
-    fn stream(&mut self, cells: &mut dyn CellStream, first: SheetRow) -> Result<(), RowError> {
+    fn stream(&mut self, cells: &mut Tracked, first: SheetRow) -> Result<(), RowError> {
         let (first_column, width) = (self.layout.first_column, self.layout.width);
         let mut index = first.index;
         let mut current = values(first.cells.into_iter(), first_column, width);
         loop {
+            let last = cells.last;
             let next = cells.next_value().map_err(|e| {
                 let why = format!(
-                    "the sheet cannot be read from here on (truncated or corrupt workbook): {e}"
+                    "sheet {:?}, {}: the sheet cannot be read from here on (truncated or \
+                     corrupt workbook): {e}",
+                    self.plan.sheet,
+                    place(last)
                 );
                 self.broken(index, why)
             })?;

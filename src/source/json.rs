@@ -19,6 +19,10 @@
 //! it; the mapping parses it as it parses CSV text); strings, dates included
 //! (`"2023-06-25"`), stay `String` for the mapping to parse; an empty string is `Empty`;
 //! arrays (collection-valued navigation properties) are kept as their JSON text.
+//!
+//! Nesting: a record's objects are flattened at most [`MAX_NESTING`] levels deep (Dataverse
+//! expands navigation properties a few levels at most); a deeper record is an error naming
+//! the field where the limit was passed, never a stack overflow.
 
 use std::fmt;
 
@@ -31,6 +35,8 @@ use super::Cell;
 const FORMATTED: &str = "@OData.Community.Display.V1.FormattedValue";
 /// The short form of [`FORMATTED`] accepted in field names.
 const LABEL: &str = "@label";
+/// How many objects deep a record's fields may be nested.
+pub(super) const MAX_NESTING: usize = 32;
 /// The error message used to stop parsing when nobody reads the rows any more.
 pub(super) const STOPPED: &str = "reading stopped";
 
@@ -177,7 +183,17 @@ impl<'de> Visitor<'de> for Records<'_> {
 }
 
 /// Flatten a record into `(name, cell)` pairs; nested objects become `parent.child` names.
-pub(super) fn flatten(record: &RawRecord, prefix: &str, out: &mut Vec<(String, Cell)>) {
+/// `Err` names the field nested deeper than [`MAX_NESTING`] objects.
+pub(super) fn flatten(record: &RawRecord, out: &mut Vec<(String, Cell)>) -> Result<(), String> {
+    flatten_into(record, "", 1, out)
+}
+
+fn flatten_into(
+    record: &RawRecord,
+    prefix: &str,
+    depth: usize,
+    out: &mut Vec<(String, Cell)>,
+) -> Result<(), String> {
     for (key, raw) in &record.0 {
         let name = if prefix.is_empty() {
             key.clone()
@@ -186,8 +202,14 @@ pub(super) fn flatten(record: &RawRecord, prefix: &str, out: &mut Vec<(String, C
         };
         let text = raw.get().trim_start();
         if text.starts_with('{') {
+            if depth >= MAX_NESTING {
+                return Err(format!(
+                    "field `{name}` is nested more than {MAX_NESTING} objects deep; \
+                     a Dataverse record is never nested that deep"
+                ));
+            }
             match serde_json::from_str::<RawRecord>(text) {
-                Ok(nested) => flatten(&nested, &name, out),
+                Ok(nested) => flatten_into(&nested, &name, depth + 1, out)?,
                 Err(_) => out.push((name, Cell::String(text.to_owned()))),
             }
             continue;
@@ -198,6 +220,7 @@ pub(super) fn flatten(record: &RawRecord, prefix: &str, out: &mut Vec<(String, C
         }
         out.push((name, cell));
     }
+    Ok(())
 }
 
 /// The cell of a JSON scalar or array, from its text.

@@ -21,19 +21,23 @@
 //! loads when it opens the file. .xls and .ods are loaded whole.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod cell;
 mod chain;
 mod csv;
+mod csv_scan;
 mod dataverse;
 pub mod dynamics;
+mod encoding;
 mod excel;
 mod excel_stream;
 mod json;
 mod meter;
 mod options;
+mod shared_strings;
 
 pub use chain::{open, open_all};
 pub use meter::Meter;
@@ -61,13 +65,6 @@ pub enum SourceError {
     /// The workbook is encrypted with a password.
     #[error("{}: the workbook is password-protected; save an unprotected copy and read that", path.display())]
     PasswordProtected { path: PathBuf },
-    /// The text is not UTF-8 and no `--encoding` was given.
-    #[error("{}:{line}: invalid UTF-8 at byte {offset}; if the file is not UTF-8, pass its encoding, e.g. `--encoding windows-1252`", path.display())]
-    InvalidUtf8 {
-        path: PathBuf,
-        line: u64,
-        offset: u64,
-    },
     /// The sheet asked for with `--sheet` is not in the workbook.
     #[error("{}: no sheet {sheet:?}; the workbook has: {}", path.display(), list(available))]
     MissingSheet {
@@ -126,7 +123,6 @@ impl SourceError {
             | SourceError::Io { path, .. }
             | SourceError::Truncated { path, .. }
             | SourceError::PasswordProtected { path }
-            | SourceError::InvalidUtf8 { path, .. }
             | SourceError::MissingSheet { path, .. }
             | SourceError::NoHeader { path, .. }
             | SourceError::Workbook { path, .. }
@@ -167,19 +163,45 @@ pub fn normalize_name(name: &str) -> String {
 }
 
 /// The column names of a source, with a lookup by normalised name.
+///
+/// Two columns whose names normalise alike (`Name` and `name`, or the same name twice) are
+/// ambiguous: [`Headers::index_of`] finds the first, and [`Headers::ambiguous`] names both so
+/// that a mapping reading that name is refused rather than silently given the first.
 #[derive(Debug, Clone, Default)]
 pub struct Headers {
     names: Vec<String>,
     index: HashMap<String, usize>,
+    /// For a normalised name shared by several columns: the second column with it.
+    second: HashMap<String, usize>,
 }
 
 impl Headers {
     pub fn new(names: Vec<String>) -> Self {
         let mut index = HashMap::with_capacity(names.len());
+        let mut second = HashMap::new();
         for (i, name) in names.iter().enumerate() {
-            index.entry(normalize_name(name)).or_insert(i);
+            match index.entry(normalize_name(name)) {
+                Entry::Occupied(first) => {
+                    second.entry(first.key().clone()).or_insert(i);
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            }
         }
-        Headers { names, index }
+        Headers {
+            names,
+            index,
+            second,
+        }
+    }
+
+    /// When `name` matches more than one column: the first two, as `(position, name)`.
+    pub fn ambiguous(&self, name: &str) -> Option<[(usize, &str); 2]> {
+        let key = normalize_name(name);
+        let (first, second) = (*self.index.get(&key)?, *self.second.get(&key)?);
+        let named = |i: usize| (i, self.names.get(i).map_or("", String::as_str));
+        Some([named(first), named(second)])
     }
     /// The names as they appear in the file.
     pub fn names(&self) -> &[String] {

@@ -10,6 +10,7 @@ mod dataverse_files;
 mod excel_files;
 mod excel_stream;
 mod fuzz;
+mod hostile;
 mod xlsb_files;
 
 /// A fixture under `tests/fixtures/source/`.

@@ -88,6 +88,17 @@ fn rewrite_sheet(
     method: zip::CompressionMethod,
     edit: impl Fn(Vec<u8>) -> Vec<u8>,
 ) -> Vec<u8> {
+    rewrite_part(bytes, SHEET, method, edit)
+}
+
+/// Copy a zip archive, passing the part named `part` through `edit`, storing every part as
+/// `method`.
+pub(super) fn rewrite_part(
+    bytes: &[u8],
+    part: &str,
+    method: zip::CompressionMethod,
+    edit: impl Fn(Vec<u8>) -> Vec<u8>,
+) -> Vec<u8> {
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap_or_else(|e| panic!("{e}"));
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
     for i in 0..archive.len() {
@@ -100,7 +111,7 @@ fn rewrite_sheet(
         entry
             .read_to_end(&mut data)
             .unwrap_or_else(|e| panic!("{e}"));
-        if name == SHEET {
+        if name == part {
             data = edit(data);
         }
         let options = zip::write::SimpleFileOptions::default().compression_method(method);
