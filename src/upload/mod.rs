@@ -110,25 +110,40 @@ pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
 }
 
 /// The ledger of a run: its lock, its writing and reading connections, and the run's record.
+///
+/// The lock is the last field: it is dropped after both connections (see [`LedgerLock`]).
 pub(crate) struct Session {
-    _lock: LedgerLock,
     ledger: Ledger,
     reads: Ledger,
     command: String,
+    _lock: LedgerLock,
 }
 
 impl Session {
+    /// Lock the ledger at `path` (creating it when missing) and open it.
     pub(crate) fn open(path: &Path) -> Result<Session, Error> {
+        Session::open_with(path, ledger::lock_with_command)
+    }
+
+    /// Lock and open the ledger at `path`, which must exist (`retry`).
+    pub(crate) fn open_existing(path: &Path) -> Result<Session, Error> {
+        Session::open_with(path, ledger::lock_existing_with_command)
+    }
+
+    fn open_with(
+        path: &Path,
+        lock: fn(&Path, &str) -> Result<LedgerLock, ledger::LedgerError>,
+    ) -> Result<Session, Error> {
         let args: Vec<String> = std::env::args().collect();
         let command = ledger::redact_args(&args);
-        let lock = ledger::lock_with_command(path, &command)?;
+        let lock = lock(path, &command)?;
         let ledger = Ledger::open(path)?;
         let reads = Ledger::open(path)?;
         Ok(Session {
-            _lock: lock,
             ledger,
             reads,
             command,
+            _lock: lock,
         })
     }
 

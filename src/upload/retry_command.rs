@@ -12,7 +12,7 @@ use super::plan::Plan;
 use super::run::{Feed, RunSetup};
 use super::{Api, SendSettings, Session, finish, runtime};
 use crate::cli::RetryArgs;
-use crate::ledger::{Ledger, LedgerRecord, Step};
+use crate::ledger::{LedgerRecord, Step};
 use crate::mapping::MappedRecord;
 use crate::{Error, Exit};
 
@@ -29,10 +29,11 @@ pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
     settings.check()?;
     // Records a crashed run left in flight are resent too: each job looks its record up on
     // the API before sending anything.
-    let ledger = Ledger::open_existing(&args.ledger)?;
-    let mut failed = ledger.in_flight()?;
-    failed.extend(ledger.failed(args.all)?);
-    drop(ledger);
+    // The lock comes first: it is taken before SQLite opens the file, and nothing can change
+    // the failures between reading them and resending them.
+    let session = Session::open_existing(&args.ledger)?;
+    let mut failed = session.reads.in_flight()?;
+    failed.extend(session.reads.failed(args.all)?);
     let mut jobs = Vec::with_capacity(failed.len());
     for record in &failed {
         match job_of(record) {
@@ -47,7 +48,6 @@ pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
         crate::console::note("nothing to retry");
         return Ok(Exit::Success);
     }
-    let session = Session::open(&args.ledger)?;
     runtime()?.block_on(async move {
         let api = Api::connect(&args.api, &args.ledger, &settings).await?;
         let setup = RunSetup {

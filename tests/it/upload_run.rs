@@ -10,6 +10,7 @@
 //! - `shared`: Shared referrals and their connected referral; a crash between the steps.
 //! - `auth`: OAuth tokens that expire mid-run; secrets kept out of every output.
 //! - `exit_codes`: every documented exit code, including SIGINT and SIGTERM mid-run.
+//! - `ledger_identity`: the run lock met through a symlink, a hard link, another spelling.
 //! - `dry_run_retry`: `--dry-run` touches nothing; `retry` resends failed records.
 //! - `read_only`: the ledger's directory and files made read-only mid-run, and ledger writes
 //!   that fail mid-run.
@@ -19,5 +20,6 @@ mod chaos;
 mod dry_run_retry;
 mod exactly_once;
 mod exit_codes;
+mod ledger_identity;
 mod read_only;
 mod shared;

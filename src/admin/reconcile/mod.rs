@@ -32,11 +32,12 @@ const ADOPT_REASON: &str = "reconcile --adopt: orphan found in the API";
 /// `reconcile`: see the command's `--help`.
 pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
     let format = args.output.as_deref().map(Format::of).transpose()?;
-    let mut ledger = Ledger::open_existing(&args.ledger)?;
+    // Adopting writes: the lock is taken before SQLite opens the file, and dropped after it.
     let _lock = match args.adopt {
-        true => Some(ledger::lock(&args.ledger)?),
+        true => Some(ledger::lock_existing(&args.ledger)?),
         false => None,
     };
+    let mut ledger = Ledger::open_existing(&args.ledger)?;
     if args.adopt && ledger.is_read_only()? {
         return Err(LedgerError::ReadOnly { path: args.ledger }.into());
     }
