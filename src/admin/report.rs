@@ -11,6 +11,7 @@ use crate::cli::ReportArgs;
 use crate::ledger::{LedgerRecord, ReportKind, RunId};
 use crate::{Error, Exit};
 
+use super::spreadsheet::SpreadsheetCsv;
 use super::{open_ledger, write_output};
 
 /// The header of every report, in order. Empty cells mean "not known" (no referral yet, no
@@ -63,10 +64,9 @@ pub fn report_command(args: ReportArgs) -> Result<Exit, Error> {
 
 /// Write `records` as a report CSV (header [`COLUMNS`], one row per record).
 pub fn write_csv(out: impl Write, records: &[LedgerRecord]) -> std::io::Result<()> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(COLUMNS)?;
+    let mut writer = SpreadsheetCsv::new(out, &COLUMNS)?;
     for record in records {
-        writer.write_record(row(record))?;
+        writer.row(row(record))?;
     }
     writer.flush()
 }
