@@ -16,6 +16,7 @@ pub mod error;
 pub mod ledger;
 pub mod logging;
 pub mod mapping;
+pub mod output_file;
 pub mod preview;
 pub mod referral;
 pub mod sandbox;

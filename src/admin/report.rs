@@ -9,6 +9,7 @@ use std::io::Write;
 
 use crate::cli::ReportArgs;
 use crate::ledger::{LedgerRecord, ReportKind, RunId};
+use crate::output_file::{Writes, check_writable};
 use crate::{Error, Exit};
 
 use super::spreadsheet::SpreadsheetCsv;
@@ -43,6 +44,7 @@ pub fn report_command(args: ReportArgs) -> Result<Exit, Error> {
     } else {
         ReportKind::Mappings
     };
+    check_writable("report", &args.output, Writes::ByRename)?;
     let ledger = open_ledger(&args.ledger)?;
     if let Some(run) = args.run {
         let known = ledger.runs(u32::MAX)?.iter().any(|r| r.id == RunId(run));

@@ -30,6 +30,7 @@ use self::run::{Feed, RunEnd, RunSetup, upload_records};
 use self::secret::Secret;
 use crate::cli::{ApiArgs, UploadArgs};
 use crate::ledger::{self, Ledger, LedgerLock};
+use crate::output_file::{Writes, check_writable};
 use crate::sandbox::{RunningSandbox, SandboxConfig};
 use crate::source::SourceOptions;
 use crate::{Error, Exit};
@@ -86,6 +87,7 @@ pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
         breaker: args.circuit_breaker,
     };
     settings.check()?;
+    check_summary_path(args.summary_json.as_deref())?;
     let mapping = crate::preview::load_mapping(&args.mapping, &args.lookup)?;
     let source_options = SourceOptions::from_args(&args.input_args)?;
     let records = crate::mapping::records(&mapping, &args.inputs, &source_options)?;
@@ -240,6 +242,14 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))
+}
+
+/// Fail before any work when `--summary-json` cannot be written.
+pub(crate) fn check_summary_path(path: Option<&Path>) -> Result<(), Error> {
+    match path {
+        Some(path) => check_writable("--summary-json", path, Writes::InPlace),
+        None => Ok(()),
+    }
 }
 
 /// Print the summary (and write it as JSON), and turn the run's end into its exit code.

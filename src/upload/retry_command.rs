@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::engine::Job;
 use super::plan::Plan;
 use super::run::{Feed, RunSetup};
-use super::{Api, SendSettings, Session, finish, runtime};
+use super::{Api, SendSettings, Session, check_summary_path, finish, runtime};
 use crate::cli::RetryArgs;
 use crate::ledger::{LedgerRecord, Step};
 use crate::mapping::MappedRecord;
@@ -27,6 +27,7 @@ pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
         breaker: 50,
     };
     settings.check()?;
+    check_summary_path(args.summary_json.as_deref())?;
     // Records a crashed run left in flight are resent too: each job looks its record up on
     // the API before sending anything.
     // The lock comes first: it is taken before SQLite opens the file, and nothing can change

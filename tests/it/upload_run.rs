@@ -11,6 +11,7 @@
 //! - `auth`: OAuth tokens that expire mid-run; secrets kept out of every output.
 //! - `exit_codes`: every documented exit code, including SIGINT and SIGTERM mid-run.
 //! - `ledger_identity`: the run lock met through a symlink, a hard link, another spelling.
+//! - `output_paths`: `--summary-json` and every other output checked before any request.
 //! - `dry_run_retry`: `--dry-run` touches nothing; `retry` resends failed records.
 //! - `read_only`: the ledger's directory and files made read-only mid-run, and ledger writes
 //!   that fail mid-run.
@@ -21,5 +22,6 @@ mod dry_run_retry;
 mod exactly_once;
 mod exit_codes;
 mod ledger_identity;
+mod output_paths;
 mod read_only;
 mod shared;
