@@ -18,6 +18,7 @@ mod marker;
 mod read;
 mod record;
 mod redact;
+mod row_errors;
 mod schema;
 mod write;
 mod writer;
@@ -32,6 +33,7 @@ pub use lock::{LedgerLock, lock, lock_existing, lock_existing_with_command, lock
 pub use read::{ReportKind, RunRecord, StateCounts, SyncEntry};
 pub use record::{AuditRecord, FailureKind, LedgerRecord, RunId, SourceLocation, State, Step};
 pub use redact::redact_args;
+pub use row_errors::{InvalidRow, RowErrorRecord, RowProblem};
 pub use write::{Failed, InFlight, Pending, Synced, WriteOp};
 pub use writer::{Ack, LedgerWriter, WriterHandle, WriterOptions};
 

@@ -75,6 +75,23 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 2: the ledger's marker, so that another program's database is never taken for one.
     "PRAGMA application_id = 1381202286;",
+    // 3: rows of an export that failed mapping or validation.
+    r#"
+    -- One row per problem of an invalid export row: where (the export file as given, its
+    -- row), which Referral field (`row` for the whole row), the input column if known, and
+    -- why. The latest run that read a place decides: mapping the row removes its entries.
+    CREATE TABLE row_errors (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_file TEXT NOT NULL,
+        source_row  INTEGER NOT NULL,
+        field       TEXT NOT NULL,
+        column_name TEXT,
+        message     TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        run         INTEGER REFERENCES runs (id)
+    );
+    CREATE INDEX row_errors_by_place ON row_errors (source_file, source_row);
+    "#,
 ];
 
 /// The schema version this build writes.

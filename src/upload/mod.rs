@@ -14,6 +14,7 @@ pub mod progress;
 pub mod rate_limit;
 pub mod retry;
 mod retry_command;
+mod row_log;
 pub mod run;
 pub mod secret;
 pub mod settle;

@@ -12,6 +12,7 @@
 //! - `exit_codes`: every documented exit code, including SIGINT and SIGTERM mid-run.
 //! - `ledger_identity`: the run lock met through a symlink, a hard link, another spelling.
 //! - `output_paths`: `--summary-json` and every other output checked before any request.
+//! - `row_errors`: invalid rows in `report --failures` until they are fixed.
 //! - `dry_run_retry`: `--dry-run` touches nothing; `retry` resends failed records.
 //! - `read_only`: the ledger's directory and files made read-only mid-run, and ledger writes
 //!   that fail mid-run.
@@ -24,4 +25,5 @@ mod exit_codes;
 mod ledger_identity;
 mod output_paths;
 mod read_only;
+mod row_errors;
 mod shared;
