@@ -86,8 +86,10 @@ fn a_ledger_of_an_earlier_version_keeps_its_records_and_gets_the_marker() {
     // What schema version 1 wrote: the same tables, no marker.
     let path = dir.path().join("ledger.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("PRAGMA application_id = 0; PRAGMA user_version = 1;")
-        .unwrap();
+    conn.execute_batch(
+        "DROP TABLE row_errors; PRAGMA application_id = 0; PRAGMA user_version = 1;",
+    )
+    .unwrap();
     drop(conn);
 
     let status = Ledger::open_existing(&path).unwrap();
