@@ -14,7 +14,8 @@
 //! Who holds the lock is written into a small holder file named from the ledger's identity
 //! (device and inode) in the directory of its resolved path, `referral-sync-<dev>-<ino>.lock`,
 //! so that a second run can say who holds the lock whichever name it was given (a hard link
-//! in another directory gets "holder unknown").
+//! in another directory gets "holder unknown"). The holder removes it when it lets go; one
+//! left by a crash is overwritten by the next holder and never blocks.
 //!
 //! A [`LedgerLock`] must outlive every connection the process opens on the ledger: closing
 //! any handle of a file drops the process's `fcntl` locks on it, SQLite's included.
@@ -43,8 +44,11 @@ impl LedgerLock {
 
 impl Drop for LedgerLock {
     fn drop(&mut self) {
-        // Clear the holder text before the OS lock goes with the ledger's handle.
-        let _ = self.holder.set_len(0);
+        // Remove the holder file (or at least its text, in a directory that became read-only)
+        // before the OS lock goes with the ledger's handle.
+        if std::fs::remove_file(&self.holder_path).is_err() {
+            let _ = self.holder.set_len(0);
+        }
     }
 }
 

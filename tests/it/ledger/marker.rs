@@ -62,6 +62,8 @@ fn retry_on_another_programs_database_exits_2_and_leaves_it_untouched() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("not a referral-sync ledger"), "{stderr}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
 
 #[test]
