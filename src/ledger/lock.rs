@@ -31,12 +31,13 @@ use super::{LedgerError, redact_args};
 pub struct LedgerLock {
     /// The handle of the ledger file that carries the OS lock.
     _ledger: File,
-    holder: File,
+    /// The holder file, when it could be written (not in a read-only directory).
+    holder: Option<File>,
     holder_path: PathBuf,
 }
 
 impl LedgerLock {
-    /// The holder file, where this process wrote who it is.
+    /// The holder file, where this process wrote who it is (if it could).
     pub fn path(&self) -> &Path {
         &self.holder_path
     }
@@ -46,8 +47,10 @@ impl Drop for LedgerLock {
     fn drop(&mut self) {
         // Remove the holder file (or at least its text, in a directory that became read-only)
         // before the OS lock goes with the ledger's handle.
-        if std::fs::remove_file(&self.holder_path).is_err() {
-            let _ = self.holder.set_len(0);
+        if let Some(holder) = &self.holder
+            && std::fs::remove_file(&self.holder_path).is_err()
+        {
+            let _ = holder.set_len(0);
         }
     }
 }
@@ -120,10 +123,18 @@ fn lock_file(ledger_path: &Path, command: &str, create: bool) -> Result<LedgerLo
             });
         }
     }
-    let holder = write_holder(&holder_path, command).map_err(|source| LedgerError::Lock {
-        path: holder_path.clone(),
-        source,
-    })?;
+    // The OS lock is what keeps runs apart; a holder file that cannot be written (a
+    // read-only directory) only costs the second run the holder's name.
+    let holder = match write_holder(&holder_path, command) {
+        Ok(file) => Some(file),
+        Err(err) => {
+            tracing::warn!(
+                "cannot write the lock holder file {}: {err}",
+                holder_path.display()
+            );
+            None
+        }
+    };
     Ok(LedgerLock {
         _ledger: ledger,
         holder,
