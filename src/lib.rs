@@ -17,6 +17,7 @@ pub mod init;
 pub mod ledger;
 pub mod logging;
 pub mod mapping;
+pub mod output_file;
 pub mod preview;
 pub mod referral;
 pub mod sandbox;

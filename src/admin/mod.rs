@@ -4,6 +4,7 @@
 //! - [`report`]: CSV reports of failures, successes or every mapping.
 //! - [`reconcile`]: the export, the ledger and the API side by side, every difference listed.
 //! - [`repair`]: `forget` and `relink`, audited.
+//! - [`spreadsheet`]: the CSV writer of every report, with formula-like cells neutralised.
 //!
 //! The helpers here are what those commands share: opening an existing ledger, writing an
 //! output file (or stdout) without leaving half a file behind, and reaching the API.
@@ -11,6 +12,7 @@
 pub mod reconcile;
 pub mod repair;
 pub mod report;
+pub mod spreadsheet;
 pub mod status;
 
 use std::future::Future;

@@ -19,9 +19,10 @@ const DEFAULT_RELINK_REASON: &str = "relink command";
 
 /// `forget`: see the command's `--help`.
 pub fn forget_command(args: ForgetArgs) -> Result<Exit, Error> {
-    // Open first: a mistyped --ledger is named, and leaves no lock file behind.
+    // Locked before SQLite opens the file; a mistyped --ledger is named, and leaves nothing
+    // behind.
+    let _lock = ledger::lock_existing(&args.ledger)?;
     let mut ledger = Ledger::open_existing(&args.ledger)?;
-    let _lock = ledger::lock(&args.ledger)?;
     let reason = args.reason.as_deref().unwrap_or(DEFAULT_FORGET_REASON);
     let old = ledger.forget(&args.external_id, reason)?;
     say(&match old {
@@ -39,8 +40,8 @@ pub fn relink_command(args: RelinkArgs) -> Result<Exit, Error> {
     if args.referral_id.trim().is_empty() {
         return Err(Error::usage("relink: REFERRAL_ID is empty"));
     }
+    let _lock = ledger::lock_existing(&args.ledger)?;
     let mut ledger = Ledger::open_existing(&args.ledger)?;
-    let _lock = ledger::lock(&args.ledger)?;
     // Name an unknown record before any request is made.
     if ledger.get(&args.external_id)?.is_none() {
         return Err(LedgerError::UnknownRecord {

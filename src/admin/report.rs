@@ -2,20 +2,25 @@
 //! failed and why (with the export file and row to fix), what was synced, or the whole
 //! externalReferenceId → referral id mapping.
 //!
-//! The columns are stable (scripts read them) and listed in [`COLUMNS`]; the rows are exactly
-//! the ledger records in the report's state, one per externalReferenceId, in id order.
+//! The columns are stable (scripts read them; `field` was added last) and listed in
+//! [`COLUMNS`]; the rows are exactly the ledger records in the report's state, one per
+//! externalReferenceId, in id order. `--failures` then lists every problem of the export rows
+//! that failed mapping or validation (state `invalid`, failure kind `row`, with the file, row
+//! and field to fix), until a later upload maps that row.
 
 use std::io::Write;
 
 use crate::cli::ReportArgs;
-use crate::ledger::{LedgerRecord, ReportKind, RunId};
+use crate::ledger::{LedgerRecord, ReportKind, RowErrorRecord, RunId};
+use crate::output_file::{Writes, check_writable};
 use crate::{Error, Exit};
 
+use super::spreadsheet::SpreadsheetCsv;
 use super::{open_ledger, write_output};
 
 /// The header of every report, in order. Empty cells mean "not known" (no referral yet, no
 /// error, no source row).
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 16] = [
     "externalReferenceId",
     "referralId",
     "engagementId",
@@ -31,6 +36,7 @@ pub const COLUMNS: [&str; 15] = [
     "updatedAt",
     "syncedAt",
     "lastRun",
+    "field",
 ];
 
 /// `report`: see the command's `--help`.
@@ -42,6 +48,7 @@ pub fn report_command(args: ReportArgs) -> Result<Exit, Error> {
     } else {
         ReportKind::Mappings
     };
+    check_writable("report", &args.output, Writes::ByRename)?;
     let ledger = open_ledger(&args.ledger)?;
     if let Some(run) = args.run {
         let known = ledger.runs(u32::MAX)?.iter().any(|r| r.id == RunId(run));
@@ -53,26 +60,56 @@ pub fn report_command(args: ReportArgs) -> Result<Exit, Error> {
         }
     }
     let records = ledger.records_for_report(kind, args.run.map(RunId))?;
-    let count = records.len();
-    write_output(&args.output, |out| write_csv(out, &records))?;
+    let row_errors = match kind {
+        ReportKind::Failures => ledger.row_errors(args.run.map(RunId))?,
+        _ => Vec::new(),
+    };
+    let count = records.len() + row_errors.len();
+    write_output(&args.output, |out| write_csv(out, &records, &row_errors))?;
     if args.output.as_os_str() != "-" {
         tracing::info!("{}: {count} record(s) written", args.output.display());
     }
     Ok(Exit::Success)
 }
 
-/// Write `records` as a report CSV (header [`COLUMNS`], one row per record).
-pub fn write_csv(out: impl Write, records: &[LedgerRecord]) -> std::io::Result<()> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(COLUMNS)?;
+/// Write `records` as a report CSV (header [`COLUMNS`], one row per record), then one row
+/// per problem of each invalid export row.
+pub fn write_csv(
+    out: impl Write,
+    records: &[LedgerRecord],
+    row_errors: &[RowErrorRecord],
+) -> std::io::Result<()> {
+    let mut writer = SpreadsheetCsv::new(out, &COLUMNS)?;
     for record in records {
-        writer.write_record(row(record))?;
+        writer.row(row(record))?;
+    }
+    for error in row_errors {
+        writer.row(row_error(error))?;
     }
     writer.flush()
 }
 
+/// One problem of an invalid export row, in [`COLUMNS`] order: state `invalid`, failure
+/// kind `row` (no request was made; fix the row in the CRM), the field in `field`.
+pub fn row_error(e: &RowErrorRecord) -> [String; 16] {
+    let message = match &e.problem.column {
+        Some(column) => format!("{} (column {column:?})", e.problem.message),
+        None => e.problem.message.clone(),
+    };
+    let mut cells: [String; 16] = Default::default();
+    cells[4] = "invalid".to_owned();
+    cells[5] = "row".to_owned();
+    cells[9] = message;
+    cells[10] = e.file.clone();
+    cells[11] = e.row.to_string();
+    cells[12] = e.at.clone();
+    cells[14] = e.run.map(|run| run.to_string()).unwrap_or_default();
+    cells[15] = e.problem.field.clone();
+    cells
+}
+
 /// One record's cells, in [`COLUMNS`] order.
-pub fn row(r: &LedgerRecord) -> [String; 15] {
+pub fn row(r: &LedgerRecord) -> [String; 16] {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let (file, line) = match &r.source {
         Some(s) => (s.file.clone(), s.row.to_string()),
@@ -96,5 +133,6 @@ pub fn row(r: &LedgerRecord) -> [String; 15] {
         format!("{:.0}", r.updated_at),
         r.synced_at.map(|t| format!("{t:.0}")).unwrap_or_default(),
         r.last_run.map(|run| run.to_string()).unwrap_or_default(),
+        String::new(),
     ]
 }

@@ -10,6 +10,15 @@ pub enum LedgerError {
     /// `open_existing` was given a path with no file.
     #[error("ledger {path} does not exist (check --ledger; `upload` creates it)")]
     Missing { path: PathBuf },
+    /// The path names a directory, not a ledger file.
+    #[error("ledger {path} is a directory, not a ledger file (give --ledger the file's path)")]
+    IsDirectory { path: PathBuf },
+    /// The file is not a referral-sync ledger (another program's database, or no database);
+    /// it was left untouched.
+    #[error(
+        "{path} is not a referral-sync ledger ({found}); it was left untouched (check --ledger)"
+    )]
+    NotALedger { path: PathBuf, found: String },
     /// The ledger file (or its directory) could not be created or inspected.
     #[error("ledger {path}: {source}")]
     Io {
@@ -84,7 +93,7 @@ pub enum LedgerError {
         referral_id: Option<String>,
     },
     /// Another process holds the ledger's lock.
-    #[error("ledger lock {path} is held by another run ({holder})")]
+    #[error("ledger {path} is locked by another run ({holder})")]
     Locked { path: PathBuf, holder: String },
     /// The lock file could not be created, locked or written.
     #[error("ledger lock {path}: {source}")]

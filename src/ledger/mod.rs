@@ -7,15 +7,18 @@
 //!
 //! - [`Ledger`] owns one connection: opening, migrations, reads, and direct writes.
 //! - [`LedgerWriter`] owns a `Ledger` on its own thread and commits queued ops in batches.
-//! - [`lock`] takes the per-ledger advisory lock that keeps two runs apart.
+//! - [`lock`] takes the advisory lock on the ledger file that keeps two runs apart; every
+//!   command that writes the ledger takes it before it opens the file.
 //! - [`redact_args`] turns a command line into the text stored with a run, without secrets.
 
 mod audit;
 mod error;
 mod lock;
+mod marker;
 mod read;
 mod record;
 mod redact;
+mod row_errors;
 mod schema;
 mod write;
 mod writer;
@@ -26,10 +29,11 @@ use rusqlite::Connection;
 
 pub use audit::Adopt;
 pub use error::LedgerError;
-pub use lock::{LedgerLock, lock, lock_with_command};
+pub use lock::{LedgerLock, lock, lock_existing, lock_existing_with_command, lock_with_command};
 pub use read::{ReportKind, RunRecord, StateCounts, SyncEntry};
 pub use record::{AuditRecord, FailureKind, LedgerRecord, RunId, SourceLocation, State, Step};
 pub use redact::{redact_args, redact_url};
+pub use row_errors::{InvalidRow, RowErrorRecord, RowProblem};
 pub use write::{Failed, InFlight, Pending, Synced, WriteOp};
 pub use writer::{Ack, LedgerWriter, WriterHandle, WriterOptions};
 
@@ -66,7 +70,9 @@ impl Ledger {
     }
 
     fn open_once(path: &Path) -> Result<Ledger, LedgerError> {
+        check_not_directory(path)?;
         schema::create_private(path)?;
+        marker::check(path)?;
         let read_only = || LedgerError::ReadOnly {
             path: path.to_path_buf(),
         };
@@ -98,11 +104,13 @@ impl Ledger {
     /// file. An older schema is migrated when the file is writable.
     pub fn open_existing(path: impl AsRef<Path>) -> Result<Ledger, LedgerError> {
         let path = path.as_ref();
+        check_not_directory(path)?;
         if !path.is_file() {
             return Err(LedgerError::Missing {
                 path: path.to_path_buf(),
             });
         }
+        marker::check(path)?;
         let ledger = Ledger {
             conn: schema::connect(path)?,
             path: path.to_path_buf(),
@@ -140,4 +148,19 @@ impl Ledger {
             source,
         }
     }
+}
+
+/// The schema version this build writes (the number of its migrations).
+pub fn current_schema_version() -> u32 {
+    schema::current_version()
+}
+
+/// Fail with [`LedgerError::IsDirectory`] when `path` names a directory.
+fn check_not_directory(path: &Path) -> Result<(), LedgerError> {
+    if path.is_dir() {
+        return Err(LedgerError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
 }

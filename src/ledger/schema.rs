@@ -73,6 +73,25 @@ const MIGRATIONS: &[&str] = &[
         reason          TEXT NOT NULL
     );
     "#,
+    // 2: the ledger's marker, so that another program's database is never taken for one.
+    "PRAGMA application_id = 1381202286;",
+    // 3: rows of an export that failed mapping or validation.
+    r#"
+    -- One row per problem of an invalid export row: where (the export file as given, its
+    -- row), which Referral field (`row` for the whole row), the input column if known, and
+    -- why. The latest run that read a place decides: mapping the row removes its entries.
+    CREATE TABLE row_errors (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_file TEXT NOT NULL,
+        source_row  INTEGER NOT NULL,
+        field       TEXT NOT NULL,
+        column_name TEXT,
+        message     TEXT NOT NULL,
+        at          TEXT NOT NULL,
+        run         INTEGER REFERENCES runs (id)
+    );
+    CREATE INDEX row_errors_by_place ON row_errors (source_file, source_row);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -132,9 +151,19 @@ pub(crate) fn connect(path: &Path) -> Result<Connection, LedgerError> {
     Ok(conn)
 }
 
+/// The flags of an immutable read (no locking, no `-shm`), given [`immutable_uri`].
+pub(crate) const IMMUTABLE_FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_ONLY
+    .union(OpenFlags::SQLITE_OPEN_URI)
+    .union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
 /// Open `path` read-only as `immutable` (no locking, no `-shm`), for reading a ledger that
 /// nobody can write.
 fn open_immutable(path: &Path) -> Result<Connection, rusqlite::Error> {
+    Connection::open_with_flags(immutable_uri(path), IMMUTABLE_FLAGS)
+}
+
+/// The `file:` URI of `path` with `immutable=1`.
+pub(crate) fn immutable_uri(path: &Path) -> String {
     let mut uri = String::from("file:");
     for byte in path.to_string_lossy().bytes() {
         match byte {
@@ -144,10 +173,7 @@ fn open_immutable(path: &Path) -> Result<Connection, rusqlite::Error> {
         }
     }
     uri.push_str("?immutable=1");
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
-        | OpenFlags::SQLITE_OPEN_URI
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    Connection::open_with_flags(uri, flags)
+    uri
 }
 
 /// The file's `pragma user_version`.

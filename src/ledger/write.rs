@@ -87,6 +87,18 @@ pub enum WriteOp {
     InFlight(InFlight),
     Synced(Synced),
     Failed(Failed),
+    /// An export row failed mapping or validation.
+    InvalidRow(super::InvalidRow),
+    /// The export row at this place (file, row) mapped: it no longer fails.
+    RowMapped {
+        file: String,
+        row: u64,
+    },
+    /// An export file was read to its end at this row.
+    FileRead {
+        file: String,
+        last_row: u64,
+    },
     /// Writes nothing; its ack means every earlier op is committed.
     Flush,
 }
@@ -99,6 +111,11 @@ impl WriteOp {
             WriteOp::InFlight(op) => in_flight(conn, op),
             WriteOp::Synced(op) => synced(conn, op),
             WriteOp::Failed(op) => failed(conn, op),
+            WriteOp::InvalidRow(op) => super::row_errors::invalid(conn, op),
+            WriteOp::RowMapped { file, row } => super::row_errors::mapped(conn, file, *row),
+            WriteOp::FileRead { file, last_row } => {
+                super::row_errors::file_read(conn, file, *last_row)
+            }
             WriteOp::Flush => Ok(()),
         }
     }
@@ -110,6 +127,9 @@ impl WriteOp {
             WriteOp::InFlight(_) => "mark a record in flight",
             WriteOp::Synced(_) => "mark a record synced",
             WriteOp::Failed(_) => "mark a record failed",
+            WriteOp::InvalidRow(_) => "record an invalid row",
+            WriteOp::RowMapped { .. } => "clear a row error",
+            WriteOp::FileRead { .. } => "clear row errors past the end of a file",
             WriteOp::Flush => "flush",
         }
     }

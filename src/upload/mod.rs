@@ -15,6 +15,7 @@ pub mod progress;
 pub mod rate_limit;
 pub mod retry;
 mod retry_command;
+mod row_log;
 pub mod run;
 pub mod secret;
 pub mod settle;
@@ -31,6 +32,7 @@ use self::run::{Feed, RunEnd, RunSetup, upload_records};
 use self::secret::Secret;
 use crate::cli::{ApiArgs, UploadArgs};
 use crate::ledger::{self, Ledger, LedgerLock};
+use crate::output_file::{Writes, check_writable};
 use crate::sandbox::{RunningSandbox, SandboxConfig};
 use crate::source::SourceOptions;
 use crate::{Error, Exit};
@@ -83,6 +85,7 @@ pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
         breaker: args.circuit_breaker,
     };
     settings.check()?;
+    check_summary_path(args.summary_json.as_deref())?;
     let mapping = crate::preview::load_mapping(&args.mapping, &args.lookup)?;
     let mut source_options = SourceOptions::from_args(&args.input_args)?;
     let meter = crate::source::Meter::for_inputs(&args.inputs);
@@ -110,25 +113,40 @@ pub fn upload_command(args: UploadArgs, quiet: bool) -> Result<Exit, Error> {
 }
 
 /// The ledger of a run: its lock, its writing and reading connections, and the run's record.
+///
+/// The lock is the last field: it is dropped after both connections (see [`LedgerLock`]).
 pub(crate) struct Session {
-    _lock: LedgerLock,
     ledger: Ledger,
     reads: Ledger,
     command: String,
+    _lock: LedgerLock,
 }
 
 impl Session {
+    /// Lock the ledger at `path` (creating it when missing) and open it.
     pub(crate) fn open(path: &Path) -> Result<Session, Error> {
+        Session::open_with(path, ledger::lock_with_command)
+    }
+
+    /// Lock and open the ledger at `path`, which must exist (`retry`).
+    pub(crate) fn open_existing(path: &Path) -> Result<Session, Error> {
+        Session::open_with(path, ledger::lock_existing_with_command)
+    }
+
+    fn open_with(
+        path: &Path,
+        lock: fn(&Path, &str) -> Result<LedgerLock, ledger::LedgerError>,
+    ) -> Result<Session, Error> {
         let args: Vec<String> = std::env::args().collect();
         let command = ledger::redact_args(&args);
-        let lock = ledger::lock_with_command(path, &command)?;
+        let lock = lock(path, &command)?;
         let ledger = Ledger::open(path)?;
         let reads = Ledger::open(path)?;
         Ok(Session {
-            _lock: lock,
             ledger,
             reads,
             command,
+            _lock: lock,
         })
     }
 
@@ -228,6 +246,14 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::Other(anyhow::anyhow!("cannot start the async runtime: {e}")))
+}
+
+/// Fail before any work when `--summary-json` cannot be written.
+pub(crate) fn check_summary_path(path: Option<&Path>) -> Result<(), Error> {
+    match path {
+        Some(path) => check_writable("--summary-json", path, Writes::InPlace),
+        None => Ok(()),
+    }
 }
 
 /// Print the summary (and write it as JSON), and turn the run's end into its exit code.

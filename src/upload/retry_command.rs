@@ -10,9 +10,9 @@ use serde_json::Value;
 use super::engine::Job;
 use super::plan::Plan;
 use super::run::{Feed, RunSetup};
-use super::{Api, SendSettings, Session, finish, runtime};
+use super::{Api, SendSettings, Session, check_summary_path, finish, runtime};
 use crate::cli::RetryArgs;
-use crate::ledger::{Ledger, LedgerRecord, Step};
+use crate::ledger::{LedgerRecord, Step};
 use crate::mapping::MappedRecord;
 use crate::{Error, Exit};
 
@@ -27,12 +27,14 @@ pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
         breaker: 50,
     };
     settings.check()?;
+    check_summary_path(args.summary_json.as_deref())?;
     // Records a crashed run left in flight are resent too: each job looks its record up on
     // the API before sending anything.
-    let ledger = Ledger::open_existing(&args.ledger)?;
-    let mut failed = ledger.in_flight()?;
-    failed.extend(ledger.failed(args.all)?);
-    drop(ledger);
+    // The lock comes first: it is taken before SQLite opens the file, and nothing can change
+    // the failures between reading them and resending them.
+    let session = Session::open_existing(&args.ledger)?;
+    let mut failed = session.reads.in_flight()?;
+    failed.extend(session.reads.failed(args.all)?);
     let mut jobs = Vec::with_capacity(failed.len());
     for record in &failed {
         match job_of(record) {
@@ -47,7 +49,6 @@ pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
         crate::console::note("nothing to retry");
         return Ok(Exit::Success);
     }
-    let session = Session::open(&args.ledger)?;
     runtime()?.block_on(async move {
         let api = Api::connect(&args.api, &args.ledger, &settings).await?;
         let setup = RunSetup {

@@ -18,6 +18,7 @@ use super::diff::payload_hash;
 use super::engine::{Control, Engine, Job, hash_of};
 use super::plan::{Plan, plan};
 use super::progress::{self, Progress};
+use super::row_log::RowLog;
 use super::summary::{Counters, Summary, bump};
 use crate::ledger::{Ledger, LedgerError, LedgerWriter, RunId, State, SyncEntry, WriterOptions};
 use crate::mapping::{Evaluated, MappedRecord, RowOutcome, Rows};
@@ -149,8 +150,12 @@ async fn pump(
         let counters = Arc::clone(&engine.counters);
         let control = Arc::clone(&engine.control);
         let limit = setup.limit;
+        let (writer, run) = (engine.writer.clone(), engine.run);
         std::thread::spawn(move || match feed {
-            Feed::Export(records) => read_jobs(*records, reads, tx, &counters, &control, limit),
+            Feed::Export(records) => {
+                let log = RowLog::new(&reads, writer, run)?;
+                read_jobs(*records, reads, log, tx, &counters, &control, limit)
+            }
             Feed::Jobs(jobs) => {
                 for job in jobs {
                     bump(&counters.rows);
@@ -223,6 +228,7 @@ fn note(
 fn read_jobs(
     mut rows: Rows,
     reads: Ledger,
+    mut log: RowLog,
     tx: mpsc::Sender<Job>,
     counters: &Counters,
     control: &Control,
@@ -233,10 +239,18 @@ fn read_jobs(
         if !control.running() || limit.is_some_and(|n| seen >= n) {
             break;
         }
-        let Some(step) = rows.next_with(|evaluated, row| read_step(evaluated, row, &index)) else {
+        let next = rows.next_with(|evaluated, row| {
+            log.seen(&row.file, row.row);
+            read_step(evaluated, row, &index)
+        });
+        let Some(step) = next else {
+            log.finish();
             break;
         };
         bump(&counters.rows);
+        if !matches!(step, Step::Other(RowOutcome::Invalid(_))) {
+            log.mapped();
+        }
         let (record, hash) = match step {
             Step::Unchanged => {
                 bump(&counters.unchanged);
@@ -253,6 +267,7 @@ fn read_jobs(
             }
             Step::Other(RowOutcome::Invalid(failure)) => {
                 bump(&counters.failed);
+                log.invalid(&failure);
                 for line in failure.to_string().lines() {
                     tracing::warn!("{line}");
                 }

@@ -9,6 +9,7 @@ mod cron;
 mod join;
 mod reconcile;
 mod repair;
+mod spreadsheet_cells;
 mod status_report;
 
 use std::path::PathBuf;

@@ -2,11 +2,12 @@
 //!
 //! `files`: opening, migrations, permissions, read-only places. `states`: every transition,
 //! the reads and reports. `admin`: runs, audit, redaction. `writer`: batching, acks, failure.
-//! `lock`: the run lock, across processes.
+//! `lock`: the run lock, across processes. `marker`: telling a ledger from any other file.
 
 mod admin;
 mod files;
 mod lock;
+mod marker;
 mod states;
 mod writer;
 

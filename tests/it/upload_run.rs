@@ -12,6 +12,9 @@
 //! - `signin`: `login`, `whoami`, `logout`, single-use refresh tokens, refused grants and
 //!   credential files; `device_flow`: `login` waiting for the user, the default file.
 //! - `exit_codes`: every documented exit code, including SIGINT and SIGTERM mid-run.
+//! - `ledger_identity`: the run lock met through a symlink, a hard link, another spelling.
+//! - `output_paths`: `--summary-json` and every other output checked before any request.
+//! - `row_errors`: invalid rows in `report --failures` until they are fixed.
 //! - `dry_run_retry`: `--dry-run` touches nothing; `retry` resends failed records.
 //! - `read_only`: the ledger's directory and files made read-only mid-run, and ledger writes
 //!   that fail mid-run.
@@ -24,6 +27,9 @@ mod dry_run_retry;
 mod echoed_secrets;
 mod exactly_once;
 mod exit_codes;
+mod ledger_identity;
+mod output_paths;
 mod read_only;
+mod row_errors;
 mod shared;
 mod signin;

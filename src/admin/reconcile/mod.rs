@@ -21,6 +21,7 @@ use super::{api_error, stdout_done, with_api, write_output};
 use crate::cli::ReconcileArgs;
 use crate::ledger::{self, Adopt, Ledger, LedgerError};
 use crate::mapping::RowOutcome;
+use crate::output_file::{Writes, check_writable};
 use crate::source::SourceOptions;
 use crate::upload::client::ApiReferral;
 use crate::upload::engine::hash_of;
@@ -32,11 +33,15 @@ const ADOPT_REASON: &str = "reconcile --adopt: orphan found in the API";
 /// `reconcile`: see the command's `--help`.
 pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
     let format = args.output.as_deref().map(Format::of).transpose()?;
-    let mut ledger = Ledger::open_existing(&args.ledger)?;
+    if let Some(path) = &args.output {
+        check_writable("--output", path, Writes::ByRename)?;
+    }
+    // Adopting writes: the lock is taken before SQLite opens the file, and dropped after it.
     let _lock = match args.adopt {
-        true => Some(ledger::lock(&args.ledger)?),
+        true => Some(ledger::lock_existing(&args.ledger)?),
         false => None,
     };
+    let mut ledger = Ledger::open_existing(&args.ledger)?;
     if args.adopt && ledger.is_read_only()? {
         return Err(LedgerError::ReadOnly { path: args.ledger }.into());
     }

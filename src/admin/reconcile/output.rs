@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::join::{Category, Finding};
 use crate::Error;
+use crate::admin::spreadsheet::SpreadsheetCsv;
 
 /// How many findings the stdout table spells out before pointing at `--output`.
 const SHOWN: usize = 50;
@@ -180,11 +181,10 @@ pub fn write_table(out: &mut dyn Write, r: &Reconciliation) -> std::io::Result<(
 
 /// `--output FILE.csv`: one row per finding, columns [`CSV_COLUMNS`].
 pub fn write_csv(out: &mut dyn Write, findings: &[Finding]) -> std::io::Result<()> {
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(CSV_COLUMNS)?;
+    let mut writer = SpreadsheetCsv::new(out, &CSV_COLUMNS)?;
     for f in findings {
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        writer.write_record([
+        writer.row([
             f.category.name().to_owned(),
             f.external_id.clone(),
             opt(&f.referral_id),

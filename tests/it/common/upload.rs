@@ -152,13 +152,25 @@ impl Workspace {
     /// [`Self::upload`] with the global flags `global` (e.g. `--log-format json`) instead of
     /// `--quiet`.
     pub fn upload_with(&self, global: &[&str], api_url: &str, extra: &[&str]) -> Command {
+        self.upload_on(&self.ledger, global, api_url, extra)
+    }
+
+    /// [`Self::upload_with`] on the ledger named `ledger` (another name of the workspace's
+    /// ledger, say).
+    pub fn upload_on(
+        &self,
+        ledger: &Path,
+        global: &[&str],
+        api_url: &str,
+        extra: &[&str],
+    ) -> Command {
         let mut cmd = bare_command();
         cmd.args(global)
             .arg("upload")
             .arg("--mapping")
             .arg(mapping());
         cmd.arg(&self.csv).arg("--api-url").arg(api_url);
-        cmd.arg("--ledger").arg(&self.ledger);
+        cmd.arg("--ledger").arg(ledger);
         cmd.arg("--summary-json").arg(&self.summary);
         cmd.args(extra).args(defaults(extra));
         cmd.env("PARTNER_API_TOKEN", TOKEN);

@@ -1,13 +1,13 @@
 //! Opening ledger files: migrations, re-opening, permissions, missing and read-only files.
 
-use referral_sync::ledger::{Ledger, LedgerError, State, Step};
+use referral_sync::ledger::{Ledger, LedgerError, State, Step, current_schema_version};
 
 use super::{fresh, in_flight};
 
 #[test]
 fn a_fresh_file_is_migrated_and_reopens_at_the_same_version() {
     let (dir, mut ledger) = fresh();
-    assert_eq!(ledger.schema_version().unwrap(), 1);
+    assert_eq!(ledger.schema_version().unwrap(), current_schema_version());
     let run = ledger.start_run("upload").unwrap();
     ledger
         .mark_in_flight(in_flight("A-1", Step::Create, run))
@@ -16,13 +16,13 @@ fn a_fresh_file_is_migrated_and_reopens_at_the_same_version() {
 
     let path = dir.path().join("ledger.db");
     let reopened = Ledger::open(&path).unwrap();
-    assert_eq!(reopened.schema_version().unwrap(), 1);
+    assert_eq!(reopened.schema_version().unwrap(), current_schema_version());
     let record = reopened.get("A-1").unwrap().unwrap();
     assert_eq!(record.state, State::InFlight);
     drop(reopened);
 
     let existing = Ledger::open_existing(&path).unwrap();
-    assert_eq!(existing.schema_version().unwrap(), 1);
+    assert_eq!(existing.schema_version().unwrap(), current_schema_version());
     assert_eq!(existing.path(), path);
 }
 
@@ -41,9 +41,9 @@ fn a_file_from_a_newer_version_is_refused_with_both_versions() {
             err,
             LedgerError::TooNew {
                 found: 99,
-                known: 1,
+                known,
                 ..
-            }
+            } if known == current_schema_version()
         ),
         "{err:?}"
     );
@@ -181,6 +181,6 @@ fn two_processes_opening_a_fresh_file_at_once_both_get_the_schema() {
         })
         .collect();
     for opener in openers {
-        assert_eq!(opener.join().unwrap().unwrap(), 1);
+        assert_eq!(opener.join().unwrap().unwrap(), current_schema_version());
     }
 }

@@ -10,13 +10,14 @@ fn a_second_lock_fails_at_once_naming_the_holder_and_drop_releases_it() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("ledger.db");
     let held = lock_with_command(&ledger, "referral-sync upload a.csv").unwrap();
-    assert_eq!(held.path(), dir.path().join("ledger.db.lock"));
+    let name = held.path().file_name().unwrap().to_string_lossy();
+    assert!(name.starts_with("referral-sync-"), "{name}");
 
     let err = lock(&ledger).unwrap_err();
     let LedgerError::Locked { path, holder } = &err else {
         panic!("{err:?}")
     };
-    assert_eq!(path, held.path());
+    assert_eq!(path, &ledger);
     assert!(
         holder.contains(&format!("pid {}", std::process::id())),
         "{holder}"
@@ -32,11 +33,11 @@ fn a_second_lock_fails_at_once_naming_the_holder_and_drop_releases_it() {
 fn a_stale_lock_file_does_not_block() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = dir.path().join("ledger.db");
-    std::fs::write(
-        dir.path().join("ledger.db.lock"),
-        "pid 1 since long ago: crashed\n",
-    )
-    .unwrap();
+    let holder = lock_with_command(&ledger, "upload")
+        .unwrap()
+        .path()
+        .to_owned();
+    std::fs::write(&holder, "pid 1 since long ago: crashed\n").unwrap();
     let held = lock_with_command(&ledger, "upload").unwrap();
     let text = std::fs::read_to_string(held.path()).unwrap();
     assert!(

@@ -281,12 +281,12 @@ fn the_ledger_directory_made_read_only_mid_run_loses_nothing() -> TestResult {
     let requests = peer.stat("requests")?;
     ws.run(&mut cmd)?.expect_code(0)?;
     assert_nothing_resent(&peer, &ws, requests)?;
-    // A ledger that does not exist yet cannot be made there: refused, naming its lock file.
+    // A ledger that does not exist yet cannot be made there: refused, naming it.
     let other = dir.join("other.db");
     let ran = ws.run(&mut uploader.upload(&ws, peer.url(), &other))?;
     ran.expect_code(2)?;
-    let lock = format!("ledger lock {}.lock", other.display());
-    assert!(ran.stderr.contains(&lock), "{}", ran.stderr);
+    let named = format!("ledger {}", other.display());
+    assert!(ran.stderr.contains(&named), "{}", ran.stderr);
     assert!(
         !other.exists(),
         "a ledger was created in a read-only directory"
