@@ -17,6 +17,7 @@ mod retry_command;
 pub mod run;
 pub mod secret;
 pub mod settle;
+pub mod stop;
 pub mod summary;
 
 use std::io::Write;
