@@ -42,6 +42,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use self::config::{RateLimit, SandboxConfig};
+pub use self::faults::first_losses;
 pub use self::fields::{PARTNER_ORG_ID, PARTNER_ORG_NAME};
 pub use self::list::PAGE_SIZE;
 pub use self::routes::{MAX_BODY, ROOT};

@@ -8,6 +8,9 @@
 //! - `chaos`: the uploader SIGKILLed at seeded points (creates, Shared referrals, updates),
 //!   and the sandbox killed and restarted mid-run on its `--state` file.
 //! - `shared`: Shared referrals and their connected referral; a crash between the steps.
+//! - `cosell_updates`: an edited Shared row reaches both referrals, also when the partner's
+//!   already holds the edit (a lost answer, the same edit made in Partner Center).
+//! - `interrupt`: SIGTERM and Ctrl-C end a ten-minute `Retry-After` wait at once.
 //! - `auth`: OAuth tokens that expire mid-run; secrets kept out of every output.
 //! - `exit_codes`: every documented exit code, including SIGINT and SIGTERM mid-run.
 //! - `dry_run_retry`: `--dry-run` touches nothing; `retry` resends failed records.
@@ -16,8 +19,10 @@
 
 mod auth;
 mod chaos;
+mod cosell_updates;
 mod dry_run_retry;
 mod exactly_once;
 mod exit_codes;
+mod interrupt;
 mod read_only;
 mod shared;

@@ -362,3 +362,41 @@ fn a_connected_referral_deleted_in_partner_center_is_missing_from_the_api() -> T
     assert!(table.contains("co-sell request"), "{table}");
     Ok(())
 }
+
+#[test]
+fn a_connected_referral_holding_other_values_is_reported_as_connected_drift() -> TestResult {
+    let ws = Workspace::new(&[])?;
+    let mapping = std::fs::read_to_string(ws.path("mapping.toml"))?.replace(
+        r#"type = { value = "Independent" }"#,
+        r#"type = { value = "Shared" }"#,
+    );
+    std::fs::write(ws.path("mapping.toml"), mapping)?;
+    ws.write_export(&FIRST[..2])?;
+    expect_code(&ws.upload()?, 0)?;
+    expect_code(&reconcile(&ws, &[])?, 0)?;
+
+    // Microsoft's copy of A-2 is changed behind the uploader's back; the partner's is not.
+    let connected = ws
+        .record("A-2")?
+        .connected_referral_id
+        .ok_or("A-2 has no connected referral")?;
+    let api = crate::common::api::Api::new(&ws.sandbox.base_url)?;
+    let held = api.get(&connected)?;
+    let ops = serde_json::json!([{"op": "replace", "path": "/details/dealValue", "value": 1}]);
+    api.patch(&connected, &ops, held["eTag"].as_str().unwrap_or_default())?;
+
+    let output = reconcile(&ws, &["--output", "findings.json"])?;
+    expect_code(&output, 1)?;
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(ws.path("findings.json"))?)?;
+    let findings = written["findings"].as_array().ok_or("no findings")?;
+    let [finding] = findings.as_slice() else {
+        return Err(format!("expected one finding: {written}").into());
+    };
+    assert_eq!(finding["category"], "connected_drift", "{finding}");
+    assert_eq!(finding["external_id"], "A-2", "{finding}");
+    assert_eq!(finding["referral_id"], connected.as_str(), "{finding}");
+    let detail = finding["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("/details/dealValue"), "{detail}");
+    assert_eq!(written["counts"]["connected_drift"], 1, "{written}");
+    Ok(())
+}

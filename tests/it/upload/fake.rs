@@ -24,7 +24,7 @@ use super::{config, referral};
 
 const ROOT: &str = "/v1.0/engagements/referrals";
 
-async fn serve(router: Router) -> String {
+pub(super) async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -33,11 +33,11 @@ async fn serve(router: Router) -> String {
     format!("http://{addr}")
 }
 
-fn fixed(token: &str) -> TokenSource {
+pub(super) fn fixed(token: &str) -> TokenSource {
     TokenSource::fixed(Secret::new(token))
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+pub(super) fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
