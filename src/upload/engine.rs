@@ -42,12 +42,13 @@ pub struct Control {
     interrupted: AtomicBool,
     abort: std::sync::Mutex<Option<String>>,
     consecutive_failures: AtomicU32,
-    /// Fired on an interrupt or an abort: every wait of the client's calls ends.
+    /// Fired on an interrupt: every wait of the client's calls ends. (An abort lets the
+    /// records in hand finish, so that each ends recorded as failed or done.)
     stop: Stop,
 }
 
 impl Control {
-    /// A control whose interrupt and abort end the waits of `stop` (the client's signal).
+    /// A control whose interrupt ends the waits of `stop` (the client's signal).
     pub fn with_stop(stop: Stop) -> Self {
         Control {
             stop,
@@ -72,7 +73,6 @@ impl Control {
             tracing::error!("stopping the run: {reason}");
             *slot = Some(reason);
         }
-        self.stop.stop();
     }
     pub fn abort_reason(&self) -> Option<String> {
         self.abort.lock().ok().and_then(|slot| slot.clone())

@@ -166,6 +166,10 @@ async fn pump(
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             break;
         };
+        // The run may have stopped while this job waited for a worker: it is not started.
+        if !engine.control.running() {
+            break;
+        }
         let worker = Arc::clone(&engine);
         tasks.spawn(async move {
             let result = worker.process(job).await;

@@ -1,5 +1,5 @@
-//! Ending every wait of a run at once. A run that is told to stop (Ctrl-C, SIGTERM, or an
-//! abort) must not sit out a server's long `Retry-After`, a backoff, a rate-limit slot or a
+//! Ending every wait of a run at once. A run that is told to stop (Ctrl-C, SIGTERM) must
+//! not sit out a server's long `Retry-After`, a backoff, a rate-limit slot or a
 //! token fetch before it can record itself and exit: each of those waits is raced against
 //! this signal and ends the moment it fires. A request already sent is not cut off; one that
 //! has not started is not started.

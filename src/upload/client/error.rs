@@ -53,7 +53,7 @@ pub enum ApiError {
     /// No token could be had, or a static token was rejected.
     #[error(transparent)]
     Auth(#[from] AuthError),
-    /// The run is stopping (Ctrl-C, SIGTERM, an abort): the request was not sent, or its
+    /// The run is stopping (Ctrl-C, SIGTERM): the request was not sent, or its
     /// wait for a retry, a rate-limit slot or a token was cut short.
     #[error("not sent: the run is stopping")]
     Stopped,
