@@ -84,7 +84,8 @@ pub enum Command {
     /// synced; records changed in the CRM since their sync; ledger records missing from the
     /// API; orphans (partner referrals with an exported externalReferenceId the ledger lacks;
     /// --adopt records them, under the ledger's lock); status drift (closed on one side, open
-    /// on the other, or closed differently); and ledger records gone from the export. Prints
+    /// on the other, or closed differently); co-sell records whose connected referral (for
+    /// Microsoft) holds other values than the export; and ledger records gone from the export. Prints
     /// a table of counts (or --json); --output FILE.csv|FILE.json writes every finding.
     ///
     /// Exits 0 when everything is in sync, 1 when anything drifted.

@@ -178,6 +178,14 @@ impl Faults {
     }
 }
 
+/// Which of the first `n` handled requests a sandbox started with `config` loses the
+/// response of, when losing is its only random decision (no `--fail-rate`, no latency): a
+/// test picks the seed that loses exactly the request it means to.
+pub fn first_losses(config: &SandboxConfig, n: usize) -> Vec<bool> {
+    let faults = Faults::new(config);
+    (0..n).map(|_| faults.loss().is_some()).collect()
+}
+
 impl Failure {
     fn response(self) -> Response {
         match self {

@@ -47,6 +47,7 @@ use tokio::task::JoinHandle;
 
 pub use self::authority::{SANDBOX_ACCOUNT, SANDBOX_TENANT_ID};
 pub use self::config::{ConnectionLimits, RateLimit, SandboxConfig, SignInOptions};
+pub use self::faults::first_losses;
 pub use self::fields::{PARTNER_ORG_ID, PARTNER_ORG_NAME};
 pub use self::list::PAGE_SIZE;
 pub use self::routes::{MAX_BODY, ROOT};

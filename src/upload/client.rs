@@ -42,6 +42,7 @@ use crate::upload::auth::{AuthError, TokenSource};
 use crate::upload::rate_limit::RateLimiter;
 use crate::upload::retry::{self, RetryPolicy};
 use crate::upload::secret::{KnownSecrets, Secret};
+use crate::upload::stop::Stop;
 
 /// The resource path under the API's base URL.
 pub const REFERRALS_PATH: &str = "/v1.0/engagements/referrals";
@@ -101,6 +102,7 @@ struct Inner {
     retry: RetryPolicy,
     filter_unsupported: AtomicBool,
     stats: RequestStats,
+    stop: Stop,
 }
 
 /// What the client sent: every HTTP attempt, the retries among them, and the 429 answers.
@@ -136,6 +138,7 @@ impl ApiClient {
                 retry: config.retry,
                 filter_unsupported: AtomicBool::new(false),
                 stats: RequestStats::default(),
+                stop: Stop::default(),
             }),
         })
     }
@@ -143,6 +146,11 @@ impl ApiClient {
     /// Counts of the requests sent so far.
     pub fn stats(&self) -> &RequestStats {
         &self.inner.stats
+    }
+
+    /// The signal that ends every wait of this client's calls (see [`Stop`]).
+    pub fn stop_signal(&self) -> &Stop {
+        &self.inner.stop
     }
 
     /// The URL of the referrals collection.
@@ -206,7 +214,8 @@ impl ApiClient {
         let recovery = &recovery;
         let refreshed = AtomicBool::new(false);
         let maybe_applied = AtomicBool::new(false);
-        let answer = retry::run(&self.inner.retry, self.limiter(), |attempt| {
+        let (retry, stop) = (&self.inner.retry, &self.inner.stop);
+        let answer = retry::run(retry, self.limiter(), stop, |attempt| {
             let (call, refreshed, maybe_applied) = (&call, &refreshed, &maybe_applied);
             async move {
                 if maybe_applied.load(Ordering::Relaxed)
@@ -337,7 +346,8 @@ impl ApiClient {
     /// Send `call` with retries.
     async fn execute(&self, call: &Call) -> Result<Answer, ApiError> {
         let refreshed = AtomicBool::new(false);
-        retry::run(&self.inner.retry, self.limiter(), |attempt| {
+        let (retry, stop) = (&self.inner.retry, &self.inner.stop);
+        retry::run(retry, self.limiter(), stop, |attempt| {
             self.attempt(call, attempt, &refreshed)
         })
         .await
@@ -351,16 +361,17 @@ impl ApiClient {
         refreshed: &AtomicBool,
     ) -> Result<Answer, ApiError> {
         let auth = &self.inner.auth;
-        let token = auth.token().await?;
+        let stop = &self.inner.stop;
+        let token = stop.wait(auth.token()).await??;
         let result = self.send(call, &token, attempt).await;
         let unauthorized = matches!(&result, Err(err) if err.status() == Some(401));
         if !unauthorized || !auth.can_refresh() || refreshed.swap(true, Ordering::Relaxed) {
             return result;
         }
         tracing::debug!("HTTP 401: refreshing the token once");
-        let token = auth.refresh_rejected(&token).await?;
+        let token = stop.wait(auth.refresh_rejected(&token)).await??;
         if let Some(limiter) = self.limiter() {
-            limiter.acquire().await;
+            stop.wait(limiter.acquire()).await?;
         }
         self.send(call, &token, attempt).await
     }

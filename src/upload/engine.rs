@@ -13,9 +13,14 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::client::{ApiClient, ApiError, ApiReferral, Recovery};
-use super::diff::{diff, patch_ops, payload_hash};
+mod cosell;
+
+pub use self::cosell::patched_fields as connected_fields;
+
+use super::client::{ApiClient, ApiError, ApiReferral, PatchOp, Recovery, Updated};
+use super::diff::{patch_ops, payload_hash};
 use super::plan::Plan;
+use super::stop::Stop;
 use super::summary::{Counters, bump};
 use crate::ledger::{
     Failed, FailureKind, InFlight, LedgerError, RunId, SourceLocation, Step, Synced, WriteOp,
@@ -37,12 +42,25 @@ pub struct Control {
     interrupted: AtomicBool,
     abort: std::sync::Mutex<Option<String>>,
     consecutive_failures: AtomicU32,
+    /// Fired on an interrupt: every wait of the client's calls ends. (An abort lets the
+    /// records in hand finish, so that each ends recorded as failed or done.)
+    stop: Stop,
 }
 
 impl Control {
-    /// Ctrl-C or SIGTERM: stop reading, let what is in flight finish.
+    /// A control whose interrupt ends the waits of `stop` (the client's signal).
+    pub fn with_stop(stop: Stop) -> Self {
+        Control {
+            stop,
+            ..Control::default()
+        }
+    }
+
+    /// Ctrl-C or SIGTERM: stop reading, start no new request, cut every wait short; a
+    /// request already sent finishes.
     pub fn interrupt(&self) {
         self.interrupted.store(true, Ordering::SeqCst);
+        self.stop.stop();
     }
     pub fn interrupted(&self) -> bool {
         self.interrupted.load(Ordering::SeqCst)
@@ -133,6 +151,9 @@ impl Engine {
                 Ok(())
             }
             Err(Outcome::Ledger(err)) => Err(err),
+            // The run is stopping: the record stays as the ledger has it (an in-flight mark
+            // is looked up by the next run), and it counts as neither done nor failed.
+            Err(Outcome::Stopped) => Ok(()),
             Err(Outcome::Failed(failure)) => self.fail(&job, failure).await,
         }
     }
@@ -165,8 +186,8 @@ impl Engine {
             } => {
                 let connected = connected_id
                     .as_deref()
-                    .filter(|_| connected_changed(job, base.as_ref(), stored_hash.as_deref()));
-                self.update(job, referral_id, etag.as_deref(), base.as_ref(), connected)
+                    .filter(|_| cosell::changed(job, base.as_ref(), stored_hash.as_deref()));
+                self.update(job, referral_id, etag.as_deref(), base.clone(), connected)
                     .await
             }
         }
@@ -205,148 +226,88 @@ impl Engine {
                 .await
                 .map_err(|e| self.api_failure(&e))?,
         };
+        let connected = match &record.connected {
+            Some(connected) => {
+                let engagement = referral.engagement_id().map(str::to_owned);
+                let made = self
+                    .connected_step(job, &referral, connected, engagement.as_deref(), adopted)
+                    .await?;
+                Some(made)
+            }
+            None => None,
+        };
+        let mut synced = synced_of(job, self.run, &referral);
+        if let Some(made) = &connected {
+            synced.connected_referral_id = Some(made.id.clone());
+            synced.connected_etag = made.etag.clone();
+        }
         if adopted {
             tracing::info!(external_id = %record.external_id, id = referral.id(), "found the referral an earlier attempt created");
             bump(&self.counters.adopted);
+            // An earlier attempt sent an earlier export: bring the referral up to this one.
+            let base = Some(referral.json().clone());
+            let partner = self
+                .converge_partner(job, referral.id(), referral.etag(), base)
+                .await?;
+            synced.etag = partner.etag;
         }
-        match &record.connected {
-            Some(connected) => {
-                let engagement = referral.engagement_id().map(str::to_owned);
-                self.connected_step(job, &referral, connected, engagement.as_deref(), adopted)
-                    .await?;
-            }
-            None => self.mark_synced(job, &referral, None).await?,
-        }
+        self.write_synced(synced).await?;
         bump(&self.counters.created);
         Ok(())
     }
 
-    /// Step two of a shared referral: the connected referral for Microsoft, with the Shared
-    /// referral's engagementId.
-    async fn connected_step(
-        &self,
-        job: &Job,
-        referral: &ApiReferral,
-        connected: &Value,
-        engagement_id: Option<&str>,
-        lookup_first: bool,
-    ) -> Result<(), Outcome> {
-        let Some(engagement_id) = engagement_id else {
-            return Err(Outcome::Failed(Failure::row(
-                "noEngagementId",
-                format!(
-                    "referral {} has no engagementId to connect to",
-                    referral.id()
-                ),
-            )));
-        };
-        let mut body = connected.clone();
-        if let Some(object) = body.as_object_mut() {
-            object.insert(
-                "engagementId".into(),
-                Value::String(engagement_id.to_owned()),
-            );
-        }
-        let request_id = Uuid::new_v4();
-        self.mark_in_flight(job, Step::Connected, request_id, &body, Some(referral))
-            .await?;
-        let recovery = Recovery::Connected {
-            engagement_id,
-            partner_referral_id: referral.id(),
-        };
-        let found = if lookup_first {
-            self.client
-                .find_connected(engagement_id, referral.id())
-                .await
-                .map_err(|e| self.api_failure(&e))?
-        } else {
-            None
-        };
-        let made = match found {
-            Some(found) => found,
-            None => self
-                .client
-                .create_with(&body, request_id, recovery)
-                .await
-                .map_err(|e| self.api_failure(&e))?,
-        };
-        self.mark_synced(job, referral, Some(&made)).await
-    }
-
-    /// The Shared referral exists but its connected referral does not (an earlier run stopped
-    /// between the two steps): make it, then bring the referral up to date.
-    async fn resume_connected(
-        &self,
-        job: &Job,
-        referral_id: &str,
-        engagement_id: Option<&str>,
-        lookup_first: bool,
-    ) -> Result<(), Outcome> {
-        let Some(connected) = &job.record.connected else {
-            return Ok(());
-        };
-        let referral = self
-            .client
-            .get(referral_id)
-            .await
-            .map_err(|e| self.api_failure(&e))?;
-        let engagement = engagement_id
-            .or(referral.engagement_id())
-            .map(str::to_owned);
-        self.connected_step(
-            job,
-            &referral,
-            connected,
-            engagement.as_deref(),
-            lookup_first,
-        )
-        .await?;
-        if job.record.referral.is_null() {
-            // A `retry` from the ledger: only the connected referral was stored.
-            return Ok(());
-        }
-        // The referral itself may be behind the export: diff it against the API's copy.
-        self.update(job, referral_id, referral.etag(), None, None)
-            .await
-    }
-
     /// Bring the referral (and, when `connected` is given, the connected referral) up to date.
+    /// The two are separate targets: each is compared with its own copy on the API and
+    /// patched on its own, so the connected referral catches up even when the partner's
+    /// referral already holds the new values (an earlier PATCH whose answer was lost, or the
+    /// same edit made in Partner Center). The record is marked synced only once both hold
+    /// the export's values.
     async fn update(
         &self,
         job: &Job,
         referral_id: &str,
         etag: Option<&str>,
-        base: Option<&Value>,
+        base: Option<Value>,
         connected: Option<&str>,
     ) -> Result<(), Outcome> {
+        let partner = self.converge_partner(job, referral_id, etag, base).await?;
+        let mut sent = partner.sent;
+        let mut synced = synced_ids(job, self.run, referral_id, partner.etag);
+        if let Some(id) = connected {
+            let side = self.converge_connected(job, id, None).await?;
+            sent |= side.sent;
+            synced.connected_etag = side.etag;
+        }
+        self.write_synced(synced).await?;
+        bump(if sent {
+            &self.counters.updated
+        } else {
+            &self.counters.unchanged
+        });
+        Ok(())
+    }
+
+    /// Bring the partner's referral up to the export's payload. `base` is what the referral
+    /// is believed to hold (the payload last synced, or the API's copy); `None`: read it.
+    async fn converge_partner(
+        &self,
+        job: &Job,
+        referral_id: &str,
+        etag: Option<&str>,
+        base: Option<Value>,
+    ) -> Result<Converged, Outcome> {
         let record = &job.record;
         let (current, mut etag) = match base {
-            Some(base) => (base.clone(), etag.map(str::to_owned)),
+            Some(base) => (base, etag.map(str::to_owned)),
             None => {
-                let api = self
-                    .client
-                    .get(referral_id)
-                    .await
-                    .map_err(|e| self.api_failure(&e))?;
+                let api = self.read(referral_id).await?;
                 let etag = api.etag().map(str::to_owned);
                 (api.into_json(), etag)
             }
         };
-        let mut ops = patch_ops(&current, &record.referral)
-            .map_err(|e| Outcome::Failed(Failure::row("invalidTransition", format!("{e}"))))?;
+        let mut ops = partner_ops(&current, &record.referral)?;
         if ops.is_empty() {
-            let touched = match connected {
-                Some(id) => self.sync_connected(job, id).await?,
-                None => false,
-            };
-            self.mark_synced_ids(job, referral_id, etag.as_deref())
-                .await?;
-            bump(if touched {
-                &self.counters.updated
-            } else {
-                &self.counters.unchanged
-            });
-            return Ok(());
+            return Ok(Converged { etag, sent: false });
         }
         self.mark_in_flight(job, Step::Update, Uuid::new_v4(), &record.referral, None)
             .await?;
@@ -354,75 +315,35 @@ impl Engine {
         loop {
             match self.client.patch(referral_id, &ops, etag.as_deref()).await {
                 Ok(updated) => {
-                    if let Some(id) = connected {
-                        self.sync_connected(job, id).await?;
-                    }
-                    let new_etag = updated.etag.clone().or_else(|| {
-                        updated
-                            .referral
-                            .as_ref()
-                            .and_then(|r| r.etag().map(str::to_owned))
-                    });
-                    self.mark_synced_ids(job, referral_id, new_etag.as_deref())
-                        .await?;
-                    bump(&self.counters.updated);
-                    return Ok(());
+                    let etag = etag_of(&updated);
+                    return Ok(Converged { etag, sent: true });
                 }
                 Err(ApiError::Http { status: 412, .. }) if !refreshed => {
-                    // Someone else changed it: take the API's copy and diff again, once.
+                    // Someone else changed it (or an earlier answer was lost): take the
+                    // API's copy and diff again, once.
                     refreshed = true;
-                    let api = self
-                        .client
-                        .get(referral_id)
-                        .await
-                        .map_err(|e| self.api_failure(&e))?;
+                    let api = self.read(referral_id).await?;
                     etag = api.etag().map(str::to_owned);
-                    ops = patch_ops(api.json(), &record.referral).map_err(|e| {
-                        Outcome::Failed(Failure::row("invalidTransition", format!("{e}")))
-                    })?;
+                    ops = partner_ops(api.json(), &record.referral)?;
                     if ops.is_empty() {
-                        self.mark_synced_ids(job, referral_id, etag.as_deref())
-                            .await?;
-                        bump(&self.counters.unchanged);
-                        return Ok(());
+                        return Ok(Converged { etag, sent: false });
                     }
                 }
-                Err(err) => return Err(Outcome::Failed(self.api_failure_of(&err))),
+                Err(err) => return Err(self.api_failure(&err)),
             }
         }
     }
 
-    /// Patch the connected referral's fields (its notes for Microsoft, its requirements…) to
-    /// what the export now says. Status is left to Microsoft, who owns that referral's side.
-    /// Returns whether anything was sent.
-    async fn sync_connected(&self, job: &Job, connected_id: &str) -> Result<bool, Outcome> {
-        let Some(wanted) = &job.record.connected else {
-            return Ok(false);
-        };
-        let api = self
-            .client
-            .get(connected_id)
-            .await
-            .map_err(|e| self.api_failure(&e))?;
-        let mut wanted = wanted.clone();
-        if let Some(object) = wanted.as_object_mut() {
-            for key in ["status", "substatus", "engagementId", "externalReferenceId"] {
-                object.remove(key);
-            }
-        }
-        let ops = diff(api.json(), &wanted);
-        if ops.is_empty() {
-            return Ok(false);
-        }
-        self.client
-            .patch(connected_id, &ops, api.etag())
-            .await
-            .map_err(|e| self.api_failure(&e))?;
-        Ok(true)
+    /// One referral as the API holds it.
+    async fn read(&self, id: &str) -> Result<ApiReferral, Outcome> {
+        self.client.get(id).await.map_err(|e| self.api_failure(&e))
     }
 
     fn api_failure(&self, err: &ApiError) -> Outcome {
-        Outcome::Failed(self.api_failure_of(err))
+        match err {
+            ApiError::Stopped => Outcome::Stopped,
+            _ => Outcome::Failed(self.api_failure_of(err)),
+        }
     }
 
     fn api_failure_of(&self, err: &ApiError) -> Failure {
@@ -483,55 +404,62 @@ impl Engine {
         self.writer.send(op).wait().await.map_err(Outcome::Ledger)
     }
 
-    /// Record `referral` (and the connected one) as holding the job's payload.
-    async fn mark_synced(
-        &self,
-        job: &Job,
-        referral: &ApiReferral,
-        connected: Option<&ApiReferral>,
-    ) -> Result<(), Outcome> {
-        self.write_synced(
-            job,
-            referral.id(),
-            referral.etag(),
-            referral.engagement_id(),
-            connected,
-        )
-        .await
-    }
-
-    /// Record an existing referral, known by id and eTag, as holding the job's payload.
-    async fn mark_synced_ids(
-        &self,
-        job: &Job,
-        referral_id: &str,
-        etag: Option<&str>,
-    ) -> Result<(), Outcome> {
-        self.write_synced(job, referral_id, etag, None, None).await
-    }
-
     /// The one place a `synced` mark is written (ids left `None` keep what the ledger has).
-    async fn write_synced(
-        &self,
-        job: &Job,
-        referral_id: &str,
-        etag: Option<&str>,
-        engagement_id: Option<&str>,
-        connected: Option<&ApiReferral>,
-    ) -> Result<(), Outcome> {
-        let op = WriteOp::Synced(Synced {
-            external_id: job.record.external_id.clone(),
-            referral_id: referral_id.to_owned(),
-            engagement_id: engagement_id.map(str::to_owned),
-            connected_referral_id: connected.map(|c| c.id().to_owned()),
-            etag: etag.map(str::to_owned),
-            connected_etag: connected.and_then(|c| c.etag().map(str::to_owned)),
-            payload_hash: job.hash.clone(),
-            payload: job.record.referral.to_string(),
-            run: self.run,
-        });
-        self.writer.send(op).wait().await.map_err(Outcome::Ledger)
+    async fn write_synced(&self, op: Synced) -> Result<(), Outcome> {
+        self.writer
+            .send(WriteOp::Synced(op))
+            .wait()
+            .await
+            .map_err(Outcome::Ledger)
     }
+}
+
+/// Where one of a record's referrals stands after it was brought up to date.
+struct Converged {
+    /// Its eTag after the last request (`None`: unknown, the ledger keeps what it has).
+    etag: Option<String>,
+    /// Whether a PATCH was sent.
+    sent: bool,
+}
+
+/// The `synced` mark of `job` on the referral `referral_id`; other ids are left to the
+/// ledger (`None` keeps what it has).
+fn synced_ids(job: &Job, run: RunId, referral_id: &str, etag: Option<String>) -> Synced {
+    Synced {
+        external_id: job.record.external_id.clone(),
+        referral_id: referral_id.to_owned(),
+        engagement_id: None,
+        connected_referral_id: None,
+        etag,
+        connected_etag: None,
+        payload_hash: job.hash.clone(),
+        payload: job.record.referral.to_string(),
+        run,
+    }
+}
+
+/// The `synced` mark of `job` on `referral` as the API returned it.
+fn synced_of(job: &Job, run: RunId, referral: &ApiReferral) -> Synced {
+    Synced {
+        engagement_id: referral.engagement_id().map(str::to_owned),
+        ..synced_ids(job, run, referral.id(), referral.etag().map(str::to_owned))
+    }
+}
+
+/// The eTag an update answered with (header, or the returned referral's).
+fn etag_of(updated: &Updated) -> Option<String> {
+    updated.etag.clone().or_else(|| {
+        updated
+            .referral
+            .as_ref()
+            .and_then(|r| r.etag().map(str::to_owned))
+    })
+}
+
+/// The patch for the partner's referral; a status move the API forbids fails the row.
+fn partner_ops(current: &Value, new: &Value) -> Result<Vec<PatchOp>, Outcome> {
+    patch_ops(current, new)
+        .map_err(|e| Outcome::Failed(Failure::row("invalidTransition", format!("{e}"))))
 }
 
 /// How a step ended when it did not succeed.
@@ -540,25 +468,14 @@ enum Outcome {
     Failed(Failure),
     /// The ledger could not record it; the run stops.
     Ledger(LedgerError),
+    /// The run is stopping and cut the record's work short.
+    Stopped,
 }
 
 fn source_of(record: &MappedRecord) -> SourceLocation {
     SourceLocation {
         file: record.file.display().to_string(),
         row: record.row,
-    }
-}
-
-/// Whether a shared record's connected referral may have changed since its last sync: the
-/// stored hash no longer matches the referral last synced with the export's connected part
-/// (or nothing certain is known).
-fn connected_changed(job: &Job, base: Option<&Value>, stored_hash: Option<&str>) -> bool {
-    let Some(connected) = &job.record.connected else {
-        return false;
-    };
-    match (base, stored_hash) {
-        (Some(base), Some(stored)) => payload_hash(base, Some(connected)) != stored,
-        _ => true,
     }
 }
 

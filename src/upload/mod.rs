@@ -19,6 +19,7 @@ mod row_log;
 pub mod run;
 pub mod secret;
 pub mod settle;
+pub mod stop;
 pub mod summary;
 
 use std::io::Write;

@@ -61,7 +61,8 @@ pub fn plan(entry: Option<&LedgerRecord>, record: &MappedRecord, hash: &str) -> 
         return Plan::Connected {
             referral_id,
             engagement_id: entry.engagement_id.clone(),
-            lookup_first: entry.step == Some(Step::Connected),
+            // A step past the creation was under way: the connected referral may exist.
+            lookup_first: matches!(entry.step, Some(Step::Connected | Step::Update)),
         };
     }
     let unsure_update = matches!(entry.state, State::InFlight | State::Failed);

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use crate::upload::client::ApiError;
 use crate::upload::rate_limit::RateLimiter;
+use crate::upload::stop::{Stop, Stopped};
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +98,7 @@ pub fn is_retryable(err: &ApiError) -> bool {
     match err {
         ApiError::Transport { .. } => true,
         ApiError::Http { status, .. } => is_retryable_status(*status),
-        ApiError::Decode { .. } | ApiError::Auth(_) => false,
+        ApiError::Decode { .. } | ApiError::Auth(_) | ApiError::Stopped => false,
     }
 }
 
@@ -159,9 +160,12 @@ impl Backoff {
 /// `op` gets the attempt number (1 for the first). A 429 is reported to the limiter as
 /// throttling (adaptive pacing slows down); any other `Retry-After` (503) as a pause. Either
 /// way every worker holds back, and the retry waits at least as long as the server asked.
+///
+/// Every wait (the permit, the backoff) ends with [`ApiError::Stopped`] once `stop` fires.
 pub async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     limiter: Option<&RateLimiter>,
+    stop: &Stop,
     mut op: F,
 ) -> Result<T, ApiError>
 where
@@ -173,7 +177,9 @@ where
     loop {
         attempt = attempt.saturating_add(1);
         if let Some(limiter) = limiter {
-            limiter.acquire().await;
+            stop.wait(limiter.acquire()).await?;
+        } else if stop.is_stopped() {
+            return Err(ApiError::Stopped);
         }
         let result = op(attempt).await;
         if let Some(limiter) = limiter {
@@ -184,7 +190,7 @@ where
             RetryAction::Retry { after, why } => match backoff.next_wait(attempt, after) {
                 Some(wait) => {
                     tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, %why, "retrying");
-                    tokio::time::sleep(wait).await;
+                    stop.wait(tokio::time::sleep(wait)).await?;
                 }
                 None => {
                     tracing::debug!(attempt, %why, "giving up: total retry wait exhausted");
@@ -192,6 +198,12 @@ where
                 }
             },
         }
+    }
+}
+
+impl From<Stopped> for ApiError {
+    fn from(_: Stopped) -> Self {
+        ApiError::Stopped
     }
 }
 
@@ -372,7 +384,7 @@ mod tests {
     async fn run_retries_until_success_within_the_backoff_caps() {
         let calls = AtomicU32::new(0);
         let started = Instant::now();
-        let result = run(&policy(), None, |attempt| {
+        let result = run(&policy(), None, &Stop::default(), |attempt| {
             calls.fetch_add(1, Ordering::SeqCst);
             async move {
                 if attempt < 3 {
@@ -398,7 +410,7 @@ mod tests {
         let limiter = RateLimiter::new(100.0, 1).expect("valid rate");
         let started = Instant::now();
         let sent = std::sync::Mutex::new(Vec::new());
-        let result = run(&policy(), Some(&limiter), |attempt| {
+        let result = run(&policy(), Some(&limiter), &Stop::default(), |attempt| {
             sent.lock().expect("lock").push(started.elapsed());
             async move {
                 if attempt == 1 {
@@ -422,7 +434,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn run_gives_up_after_max_retries_and_on_permanent_errors() {
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = run(&policy(), None, |_| {
+        let result: Result<(), _> = run(&policy(), None, &Stop::default(), |_| {
             calls.fetch_add(1, Ordering::SeqCst);
             async { Err(http(500, None)) }
         })
@@ -431,12 +443,40 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 4);
 
         let calls = AtomicU32::new(0);
-        let result: Result<(), _> = run(&policy(), None, |_| {
+        let result: Result<(), _> = run(&policy(), None, &Stop::default(), |_| {
             calls.fetch_add(1, Ordering::SeqCst);
             async { Err(http(400, None)) }
         })
         .await;
         assert_eq!(result.err().and_then(|e| e.status()), Some(400));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_ends_a_long_retry_after_at_once_and_no_attempt_follows() {
+        let limiter = RateLimiter::new(100.0, 1).expect("valid rate");
+        let stop = Stop::default();
+        let calls = AtomicU32::new(0);
+        let stopper = {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                stop.stop();
+            })
+        };
+        let started = Instant::now();
+        let patient = RetryPolicy {
+            max_total: Duration::from_secs(3600),
+            ..policy()
+        };
+        let result: Result<(), _> = run(&patient, Some(&limiter), &stop, |_| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Err(http(429, Some("600"))) }
+        })
+        .await;
+        stopper.await.expect("stopper");
+        assert!(matches!(result, Err(ApiError::Stopped)), "{result:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(started.elapsed() < Duration::from_secs(600));
     }
 }

@@ -62,7 +62,7 @@ pub async fn upload_records(
 ) -> Result<(RunEnd, Ledger), Error> {
     let started = Instant::now();
     let counters = Arc::new(Counters::default());
-    let control = Arc::new(Control::default());
+    let control = Arc::new(Control::with_stop(setup.client.stop_signal().clone()));
     let in_flight = ledger.in_flight()?;
     let writer = LedgerWriter::spawn(ledger, WriterOptions::default())?;
     let signals = tokio::spawn(watch_signals(Arc::clone(&control)));
@@ -177,6 +177,10 @@ async fn pump(
         let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
             break;
         };
+        // The run may have stopped while this job waited for a worker: it is not started.
+        if !engine.control.running() {
+            break;
+        }
         let worker = Arc::clone(&engine);
         tasks.spawn(async move {
             let result = worker.process(job).await;
@@ -349,6 +353,8 @@ async fn watch_signals(control: Arc<Control>) {
     {
         let _ = ctrl_c.await;
     }
-    tracing::warn!("interrupted: no new record is started; requests in flight finish");
+    tracing::warn!(
+        "interrupted: no new request is sent and every wait ends; requests in flight finish"
+    );
     control.interrupt();
 }

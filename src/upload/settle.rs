@@ -41,6 +41,8 @@ pub async fn settle(
                 }
             }
             Ok(None) => settled.unknown += 1,
+            // The run is stopping: what is left stays in flight for the next run.
+            Err(ApiError::Stopped) => break,
             Err(err) if err.is_auth_failure() => {
                 return Err(crate::Error::Aborted {
                     reason: format!("authentication failed: {err}"),

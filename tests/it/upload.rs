@@ -1,7 +1,9 @@
 //! Tests of the upload module: the API client against the real sandbox over HTTP, and (in
-//! `upload/fake.rs`) against small in-test servers for what the sandbox cannot be told to do.
+//! `upload/fake.rs`) against small in-test servers for what the sandbox cannot be told to do
+//! (`upload/endless_pages.rs`: a listing whose links never end).
 
 mod echo;
+mod endless_pages;
 mod fake;
 mod user_agent;
 

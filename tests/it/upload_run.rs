@@ -8,6 +8,9 @@
 //! - `chaos`: the uploader SIGKILLed at seeded points (creates, Shared referrals, updates),
 //!   and the sandbox killed and restarted mid-run on its `--state` file.
 //! - `shared`: Shared referrals and their connected referral; a crash between the steps.
+//! - `cosell_updates`: an edited Shared row reaches both referrals, also when the partner's
+//!   already holds the edit (a lost answer, the same edit made in Partner Center).
+//! - `interrupt`: SIGTERM and Ctrl-C end a ten-minute `Retry-After` wait at once.
 //! - `auth`: OAuth tokens that expire mid-run; secrets kept out of every output.
 //! - `signin`: `login`, `whoami`, `logout`, single-use refresh tokens, refused grants and
 //!   credential files; `device_flow`: `login` waiting for the user, the default file.
@@ -22,11 +25,13 @@
 mod adaptive;
 mod auth;
 mod chaos;
+mod cosell_updates;
 mod device_flow;
 mod dry_run_retry;
 mod echoed_secrets;
 mod exactly_once;
 mod exit_codes;
+mod interrupt;
 mod ledger_identity;
 mod output_paths;
 mod read_only;

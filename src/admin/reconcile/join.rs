@@ -5,8 +5,10 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::ledger::{LedgerRecord, State};
+use crate::upload::diff::diff;
 
 /// One kind of difference. The order is the order of the table and of the output files; the
 /// snake_case names are the `category` column of `--output` and stable.
@@ -24,18 +26,22 @@ pub enum Category {
     Orphan,
     /// Partner Center and the CRM disagree on whether the deal is open, or on how it closed.
     StatusDrift,
+    /// A co-sell record's connected referral (Microsoft's side) holds other values than the
+    /// export gives it.
+    ConnectedDrift,
     /// In the ledger, no longer in the export.
     GoneFromExport,
 }
 
 impl Category {
     /// Every category, in table order.
-    pub const ALL: [Category; 6] = [
+    pub const ALL: [Category; 7] = [
         Category::NeverSynced,
         Category::Changed,
         Category::MissingFromApi,
         Category::Orphan,
         Category::StatusDrift,
+        Category::ConnectedDrift,
         Category::GoneFromExport,
     ];
 
@@ -47,6 +53,7 @@ impl Category {
             Category::MissingFromApi => "missing_from_api",
             Category::Orphan => "orphan",
             Category::StatusDrift => "status_drift",
+            Category::ConnectedDrift => "connected_drift",
             Category::GoneFromExport => "gone_from_export",
         }
     }
@@ -59,6 +66,7 @@ impl Category {
             Category::MissingFromApi => "in the ledger, missing from the API",
             Category::Orphan => "orphan in the API (not in the ledger)",
             Category::StatusDrift => "status drift",
+            Category::ConnectedDrift => "connected referral differs",
             Category::GoneFromExport => "in the ledger, gone from the export",
         }
     }
@@ -73,6 +81,9 @@ pub struct ExportEntry {
     pub substatus: Option<String>,
     /// `file:row`.
     pub source: String,
+    /// For a co-sell record: the fields its connected referral must hold (those the uploader
+    /// patches).
+    pub connected: Option<Value>,
 }
 
 /// One referral of the API listing, as far as reconcile needs it.
@@ -86,6 +97,8 @@ pub struct ApiEntry {
     pub substatus: Option<String>,
     /// The partner's own referral (Outgoing, not the connected one made for Microsoft).
     pub partner: bool,
+    /// The whole referral, kept only for connected referrals (to compare their values).
+    pub connected_json: Option<Value>,
 }
 
 /// The API listing, indexed by referral id and by the externalReferenceId of partner
@@ -210,21 +223,72 @@ impl<'a> Join<'a> {
         self.findings.push(f);
     }
 
+    /// Compare a co-sell record's connected referral, as the API holds it (`api_json`), with
+    /// the values the export gives it.
+    pub fn compare_connected(
+        &mut self,
+        record: &LedgerRecord,
+        connected_id: &str,
+        api_json: &Value,
+    ) {
+        let Some(export) = self.export.get(&record.external_id) else {
+            return;
+        };
+        let Some(wanted) = &export.connected else {
+            return;
+        };
+        let ops = diff(api_json, wanted);
+        if ops.is_empty() {
+            return;
+        }
+        let mut paths: Vec<&str> = ops.iter().map(|op| op.path.as_str()).take(5).collect();
+        if ops.len() > paths.len() {
+            paths.push("…");
+        }
+        let detail = format!(
+            "the connected referral {connected_id} (the co-sell request to Microsoft) differs \
+             from the export at {}",
+            paths.join(", ")
+        );
+        let api = record
+            .referral_id
+            .as_deref()
+            .and_then(|id| self.api.get(id));
+        let mut f = finding(
+            Category::ConnectedDrift,
+            &record.external_id,
+            Some(record),
+            Some(export),
+            api,
+            detail,
+        );
+        f.referral_id = Some(connected_id.to_owned());
+        self.findings.push(f);
+    }
+
     /// Compare one ledger record with the export and the API.
     pub fn ledger_record(&mut self, r: &LedgerRecord) {
         self.seen.insert(r.external_id.clone());
+        let index = self.api;
+        if let Some(connected) = &r.connected_referral_id {
+            match index.get(connected) {
+                None => {
+                    let pair = (r.external_id.clone(), connected.clone());
+                    self.unlisted_connected.push(pair);
+                }
+                Some(entry) => {
+                    if let Some(json) = &entry.connected_json {
+                        self.compare_connected(r, connected, json);
+                    }
+                }
+            }
+        }
         let export = self.export.get(&r.external_id);
         let api = r.referral_id.as_deref().and_then(|id| self.api.get(id));
         let mut push = |category, detail: String| {
             let finding = finding(category, &r.external_id, Some(r), export, api, detail);
             self.findings.push(finding);
         };
-        if let Some(connected) = &r.connected_referral_id
-            && self.api.get(connected).is_none()
-        {
-            let pair = (r.external_id.clone(), connected.clone());
-            self.unlisted_connected.push(pair);
-        }
         if let (Some(id), None) = (&r.referral_id, api) {
             push(
                 Category::MissingFromApi,

@@ -1,6 +1,7 @@
 //! `reconcile`: the export, the ledger and the API side by side, and every difference listed.
-//! A co-sell record's connected referral (Microsoft's side) is checked too: one the listing
-//! lacks is looked up by id, and counts as missing only when the API answers 404.
+//! A co-sell record's connected referral (Microsoft's side) is checked too: its values are
+//! compared with the export's (the fields the uploader patches); one the listing lacks is
+//! looked up by id, and counts as missing only when the API answers 404.
 //!
 //! The export is mapped as `upload` would map it (same mapping, same payload hash); the API
 //! is listed whole (every page, following `@odata.nextLink`); the ledger is streamed. The join
@@ -24,7 +25,7 @@ use crate::mapping::RowOutcome;
 use crate::output_file::{Writes, check_writable};
 use crate::source::SourceOptions;
 use crate::upload::client::ApiReferral;
-use crate::upload::engine::hash_of;
+use crate::upload::engine::{connected_fields, hash_of};
 use crate::{Error, Exit};
 
 /// The audit reason of an adoption.
@@ -57,9 +58,15 @@ pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
         join.ledger_record(&record);
         Ok::<(), Error>(())
     })?;
-    for (external_id, connected_id) in gone_connected(&args, join.take_unlisted_connected())? {
-        if let Some(record) = ledger.get(&external_id)? {
-            join.connected_missing(&record, &connected_id);
+    for (external_id, connected_id, found) in
+        look_up_connected(&args, join.take_unlisted_connected())?
+    {
+        let Some(record) = ledger.get(&external_id)? else {
+            continue;
+        };
+        match found {
+            Some(json) => join.compare_connected(&record, &connected_id, &json),
+            None => join.connected_missing(&record, &connected_id),
         }
     }
     let mut findings = join.finish();
@@ -91,28 +98,30 @@ fn list_api(args: &ReconcileArgs) -> Result<ApiIndex, Error> {
     Ok(ApiIndex::new(referrals.iter().map(api_entry)))
 }
 
-/// Of the connected referrals the listing lacks, those a look-up by id does not find (404).
-fn gone_connected(
+/// The connected referrals the listing lacks, each looked up by id: its JSON, or `None` when
+/// the API answers 404.
+fn look_up_connected(
     args: &ReconcileArgs,
     unlisted: Vec<(String, String)>,
-) -> Result<Vec<(String, String)>, Error> {
+) -> Result<Vec<(String, String, Option<Value>)>, Error> {
     if unlisted.is_empty() {
-        return Ok(unlisted);
+        return Ok(Vec::new());
     }
     tracing::info!(
         count = unlisted.len(),
         "looking up connected referrals the listing left out"
     );
     with_api(&args.api, &args.ledger, |client| async move {
-        let mut gone = Vec::new();
+        let mut looked_up = Vec::new();
         for (external_id, id) in unlisted {
-            match client.get(&id).await {
-                Ok(_) => {}
-                Err(e) if e.status() == Some(404) => gone.push((external_id, id)),
+            let found = match client.get(&id).await {
+                Ok(referral) => Some(referral.into_json()),
+                Err(e) if e.status() == Some(404) => None,
                 Err(e) => return Err(api_error(e)),
-            }
+            };
+            looked_up.push((external_id, id, found));
         }
-        Ok(gone)
+        Ok(looked_up)
     })
 }
 
@@ -155,6 +164,7 @@ fn load_export(rows: impl Iterator<Item = RowOutcome>) -> (HashMap<String, Expor
                     status: text("status"),
                     substatus: text("substatus"),
                     source: format!("{}:{}", record.file.display(), record.row),
+                    connected: record.connected.as_ref().map(connected_fields),
                 };
                 export.insert(record.external_id, entry);
             }
@@ -170,6 +180,7 @@ fn load_export(rows: impl Iterator<Item = RowOutcome>) -> (HashMap<String, Expor
 fn api_entry(referral: &ApiReferral) -> ApiEntry {
     let json = referral.json();
     let incoming = json.get("direction").and_then(Value::as_str) == Some("Incoming");
+    let connected = targets_microsoft(json);
     ApiEntry {
         id: referral.id().to_owned(),
         external_id: referral.external_reference_id().map(str::to_owned),
@@ -177,7 +188,8 @@ fn api_entry(referral: &ApiReferral) -> ApiEntry {
         etag: referral.etag().map(str::to_owned),
         status: referral.status().map(str::to_owned),
         substatus: referral.substatus().map(str::to_owned),
-        partner: !incoming && !targets_microsoft(json),
+        partner: !incoming && !connected,
+        connected_json: connected.then(|| json.clone()),
     }
 }
 

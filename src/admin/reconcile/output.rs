@@ -85,6 +85,7 @@ pub struct Counts {
     pub missing_from_api: u64,
     pub orphan: u64,
     pub status_drift: u64,
+    pub connected_drift: u64,
     pub gone_from_export: u64,
 }
 
@@ -104,6 +105,7 @@ impl Counts {
             Category::MissingFromApi => &mut self.missing_from_api,
             Category::Orphan => &mut self.orphan,
             Category::StatusDrift => &mut self.status_drift,
+            Category::ConnectedDrift => &mut self.connected_drift,
             Category::GoneFromExport => &mut self.gone_from_export,
         }
     }
@@ -115,6 +117,7 @@ impl Counts {
             Category::MissingFromApi => self.missing_from_api,
             Category::Orphan => self.orphan,
             Category::StatusDrift => self.status_drift,
+            Category::ConnectedDrift => self.connected_drift,
             Category::GoneFromExport => self.gone_from_export,
         }
     }

@@ -59,6 +59,10 @@ pub enum ApiError {
     /// No token could be had, or a static token was rejected.
     #[error(transparent)]
     Auth(#[from] AuthError),
+    /// The run is stopping (Ctrl-C, SIGTERM): the request was not sent, or its
+    /// wait for a retry, a rate-limit slot or a token was cut short.
+    #[error("not sent: the run is stopping")]
+    Stopped,
 }
 
 impl ApiError {
@@ -84,7 +88,7 @@ impl ApiError {
         match self {
             ApiError::Transport { ambiguous, .. } => *ambiguous,
             ApiError::Http { status, .. } => matches!(status, 500 | 502 | 504),
-            ApiError::Decode { .. } | ApiError::Auth(_) => false,
+            ApiError::Decode { .. } | ApiError::Auth(_) | ApiError::Stopped => false,
         }
     }
 
@@ -106,6 +110,7 @@ impl ApiError {
             },
             ApiError::Decode { json_path, .. } => format!("unexpected answer at {json_path}"),
             ApiError::Auth(_) => "authentication failed".into(),
+            ApiError::Stopped => "stopped".into(),
         }
     }
 

@@ -1,4 +1,8 @@
 //! Listing: the pages of a referral listing, following `@odata.nextLink` on the API host.
+//!
+//! A listing is bounded: a server whose links never end (a skip token that changes on every
+//! page, so no link repeats) is stopped with an error once the pages pass what its own
+//! `@odata.count` allows, or past [`MAX_PAGES`] when it gives no count.
 
 use std::collections::HashSet;
 
@@ -21,12 +25,71 @@ pub(super) fn encode_query_value(value: &str) -> String {
     out
 }
 
+/// The most pages one listing may have when the server gives no `@odata.count`: a hundred
+/// thousand referrals in pages of a single one, or ten million in pages of a hundred.
+pub const MAX_PAGES: u64 = 100_000;
+
+/// Pages beyond what `@odata.count` calls for that are still followed (a listing may grow
+/// while it is read, and a server may end with an empty page).
+const SPARE_PAGES: u64 = 3;
+
+/// What a listing has served so far, against what it says it holds.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PageBudget {
+    pages: u64,
+    items: u64,
+    /// The largest `@odata.count` seen.
+    count: Option<u64>,
+    /// The largest page seen.
+    page_size: u64,
+}
+
+impl PageBudget {
+    /// Count one page of `len` items announcing `count`; an error when one more page would
+    /// pass the bound.
+    pub fn served(&mut self, len: usize, count: Option<u64>) -> Result<(), String> {
+        self.pages += 1;
+        self.items += len as u64;
+        self.page_size = self.page_size.max(len as u64);
+        self.count = self.count.max(count);
+        let limit = self.limit();
+        if self.pages >= limit {
+            let why = match self.count {
+                Some(count) => format!(
+                    "its @odata.count is {count}, and {} pages ({} referrals) have been \
+                     served",
+                    self.pages, self.items
+                ),
+                None => format!("no listing here has more than {MAX_PAGES} pages"),
+            };
+            return Err(format!(
+                "the listing goes on past page {} with another nextLink: {why}; the server's \
+                 paging does not end, so the listing stops",
+                self.pages
+            ));
+        }
+        Ok(())
+    }
+
+    /// The page number at which a listing with a next link is stopped.
+    fn limit(&self) -> u64 {
+        match self.count {
+            Some(count) => count
+                .div_ceil(self.page_size.max(1))
+                .saturating_add(SPARE_PAGES)
+                .min(MAX_PAGES),
+            None => MAX_PAGES,
+        }
+    }
+}
+
 /// The pages of a listing; follows `@odata.nextLink`.
 #[derive(Debug)]
 pub struct Pages {
     client: ApiClient,
     next: Option<Url>,
     seen: HashSet<String>,
+    budget: PageBudget,
 }
 
 impl Pages {
@@ -35,6 +98,7 @@ impl Pages {
             client,
             next: Some(first),
             seen: HashSet::new(),
+            budget: PageBudget::default(),
         }
     }
 
@@ -70,6 +134,10 @@ impl Pages {
                     format!("{next} repeats an earlier page"),
                 ));
             }
+            let count = json.get("@odata.count").and_then(Value::as_u64);
+            self.budget
+                .served(page.len(), count)
+                .map_err(|m| decode("$['@odata.nextLink']", m))?;
             self.next = Some(next);
         }
         Ok(Some(page))
@@ -124,6 +192,34 @@ mod tests {
             ApiClient::new(config, TokenSource::fixed(Secret::new("t")), None).expect("client");
         let first = client.referrals_url().clone();
         Pages::new(client, first)
+    }
+
+    #[test]
+    fn a_listing_without_a_count_stops_at_the_ceiling() {
+        let mut budget = PageBudget::default();
+        for _ in 1..MAX_PAGES {
+            assert_eq!(budget.served(100, None), Ok(()));
+        }
+        let err = budget.served(100, None).expect_err("the ceiling");
+        assert!(err.contains("100000"), "{err}");
+    }
+
+    #[test]
+    fn a_count_allows_its_pages_and_a_few_more() {
+        // 250 referrals in pages of 100: three pages, and up to three spare ones.
+        let mut budget = PageBudget::default();
+        for _ in 0..5 {
+            assert_eq!(budget.served(100, Some(250)), Ok(()));
+        }
+        let err = budget.served(100, Some(250)).expect_err("past the count");
+        assert!(err.contains("@odata.count is 250"), "{err}");
+        assert!(err.contains("6 pages (600 referrals)"), "{err}");
+        // Empty pages count as pages of one.
+        let mut empty = PageBudget::default();
+        for _ in 0..3 {
+            assert_eq!(empty.served(0, Some(1)), Ok(()));
+        }
+        assert!(empty.served(0, Some(1)).is_err());
     }
 
     #[test]

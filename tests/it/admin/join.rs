@@ -1,5 +1,6 @@
 //! The reconcile join on its own (no network): status drift in both directions, connected
-//! referrals that are never orphans, and the records of failed or unfinished syncs.
+//! referrals that are never orphans, connected referrals whose values differ from the export,
+//! and the records of failed or unfinished syncs.
 
 use std::collections::HashMap;
 
@@ -14,6 +15,7 @@ fn export(status: &str, substatus: &str) -> ExportEntry {
         status: Some(status.into()),
         substatus: Some(substatus.into()),
         source: "export.csv:2".into(),
+        connected: None,
     }
 }
 
@@ -26,6 +28,7 @@ fn api(id: &str, ext: Option<&str>, status: &str, substatus: &str, partner: bool
         status: Some(status.into()),
         substatus: Some(substatus.into()),
         partner,
+        connected_json: None,
     }
 }
 
@@ -190,4 +193,39 @@ fn a_connected_referral_the_listing_lacks_is_only_missing_once_a_look_up_says_so
     let mut join = Join::new(&exported, &both);
     join.ledger_record(&shared);
     assert!(join.take_unlisted_connected().is_empty());
+}
+
+#[test]
+fn a_connected_referral_holding_other_values_than_the_export_is_reported() {
+    let wanted = serde_json::json!({"details": {"notes": "new", "dealValue": 10}});
+    let shared = ExportEntry {
+        connected: Some(wanted),
+        ..export("New", "Pending")
+    };
+    let held = |notes: &str| ApiEntry {
+        connected_json: Some(serde_json::json!({
+            "id": "c1", "status": "New",
+            "details": {"notes": notes, "dealValue": 10, "currency": "USD"}
+        })),
+        ..api("c1", None, "New", "Pending", false)
+    };
+    let mut r = record("X-1", Some("r"), State::Synced, Some("h1"));
+    r.connected_referral_id = Some("c1".into());
+    let partner = api("r", Some("X-1"), "Active", "Accepted", true);
+
+    let findings = run(
+        &[("X-1", shared.clone())],
+        vec![partner.clone(), held("old")],
+        std::slice::from_ref(&r),
+    );
+    assert_eq!(kinds(&findings), [(Category::ConnectedDrift, "X-1")]);
+    assert_eq!(findings[0].referral_id.as_deref(), Some("c1"));
+    assert!(
+        findings[0].detail.contains("/details/notes"),
+        "{}",
+        findings[0].detail
+    );
+    // Fields the export does not give (currency here) are not compared.
+    let findings = run(&[("X-1", shared)], vec![partner, held("new")], &[r]);
+    assert_eq!(kinds(&findings), []);
 }

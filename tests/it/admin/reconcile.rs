@@ -333,10 +333,10 @@ fn a_real_salesforce_export_uploaded_with_the_embedded_sandbox_reconciles_in_syn
     Ok(())
 }
 
-#[test]
-fn a_connected_referral_deleted_in_partner_center_is_missing_from_the_api() -> TestResult {
+/// Two co-sell rows (each a Shared referral and a connected one for Microsoft) uploaded and
+/// in sync; the workspace and A-2's connected referral.
+fn co_sell_in_sync() -> TestResult<(Workspace, String)> {
     let ws = Workspace::new(&[])?;
-    // Co-sell: every row becomes a Shared referral and a connected one for Microsoft.
     let mapping = std::fs::read_to_string(ws.path("mapping.toml"))?.replace(
         r#"type = { value = "Independent" }"#,
         r#"type = { value = "Shared" }"#,
@@ -345,11 +345,16 @@ fn a_connected_referral_deleted_in_partner_center_is_missing_from_the_api() -> T
     ws.write_export(&FIRST[..2])?;
     expect_code(&ws.upload()?, 0)?;
     expect_code(&reconcile(&ws, &[])?, 0)?;
-
     let connected = ws
         .record("A-2")?
         .connected_referral_id
         .ok_or("A-2 has no connected referral")?;
+    Ok((ws, connected))
+}
+
+#[test]
+fn a_connected_referral_deleted_in_partner_center_is_missing_from_the_api() -> TestResult {
+    let (ws, connected) = co_sell_in_sync()?;
     ws.delete_referral(&connected)?;
     let output = reconcile(&ws, &["--output", "findings.csv"])?;
     expect_code(&output, 1)?;
@@ -360,5 +365,30 @@ fn a_connected_referral_deleted_in_partner_center_is_missing_from_the_api() -> T
     let table = stdout(&output);
     assert!(table.contains(&connected), "{table}");
     assert!(table.contains("co-sell request"), "{table}");
+    Ok(())
+}
+
+#[test]
+fn a_connected_referral_holding_other_values_is_reported_as_connected_drift() -> TestResult {
+    let (ws, connected) = co_sell_in_sync()?;
+    // Microsoft's copy of A-2 is changed behind the uploader's back; the partner's is not.
+    let api = crate::common::api::Api::new(&ws.sandbox.base_url)?;
+    let held = api.get(&connected)?;
+    let ops = serde_json::json!([{"op": "replace", "path": "/details/dealValue", "value": 1}]);
+    api.patch(&connected, &ops, held["eTag"].as_str().unwrap_or_default())?;
+
+    let output = reconcile(&ws, &["--output", "findings.json"])?;
+    expect_code(&output, 1)?;
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(ws.path("findings.json"))?)?;
+    let findings = written["findings"].as_array().ok_or("no findings")?;
+    let [finding] = findings.as_slice() else {
+        return Err(format!("expected one finding: {written}").into());
+    };
+    assert_eq!(finding["category"], "connected_drift", "{finding}");
+    assert_eq!(finding["external_id"], "A-2", "{finding}");
+    assert_eq!(finding["referral_id"], connected.as_str(), "{finding}");
+    let detail = finding["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("/details/dealValue"), "{detail}");
+    assert_eq!(written["counts"]["connected_drift"], 1, "{written}");
     Ok(())
 }

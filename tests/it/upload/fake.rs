@@ -33,7 +33,7 @@ pub(super) async fn serve(router: Router) -> String {
     format!("http://{addr}")
 }
 
-fn fixed(token: &str) -> TokenSource {
+pub(super) fn fixed(token: &str) -> TokenSource {
     TokenSource::fixed(Secret::new(token))
 }
 

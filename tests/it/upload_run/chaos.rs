@@ -1,13 +1,16 @@
 //! The short chaos suite: a 200-row export against a sandbox that fails, loses responses and
 //! does not deduplicate, with the uploader SIGKILLed at seeded points (or the sandbox itself
 //! killed and restarted on its `--state` file) and restarted until it finishes. Whatever the
-//! interleaving, the end is one referral per record and a ledger that agrees with the API.
+//! interleaving, the end is one referral per record and a ledger that agrees with the API;
+//! for edited co-sell rows, both of each record's referrals hold the edit.
 
+use std::collections::HashMap;
 use std::process::Command;
 use std::thread::sleep;
 use std::time::Duration;
 
 use referral_sync::sandbox::SandboxConfig;
+use serde_json::Value;
 
 use crate::common::api::{Api, Peer};
 use crate::common::sandbox::{SandboxProcess, TestResult};
@@ -178,9 +181,24 @@ fn shared_referrals_killed_between_their_steps_end_with_one_engagement_each() ->
     Ok(())
 }
 
-#[test]
-fn updates_through_lost_responses_and_a_kill_converge_on_the_export() -> TestResult {
-    let ws = Workspace::with_rows(&rows(60))?;
+/// A sandbox in this process on `state` that loses `lose` of its answers (holding each
+/// 300 ms), fails a tenth of its requests and does not deduplicate creates.
+fn hostile(state: std::path::PathBuf, seed: u64, lose: f64) -> TestResult<Peer> {
+    Peer::start(SandboxConfig {
+        state: Some(state),
+        idempotency: false,
+        lose_response_rate: lose,
+        fail_rate: 0.1,
+        seed,
+        latency: Duration::from_millis(30),
+        hold_lost_for: Duration::from_millis(300),
+        ..SandboxConfig::default()
+    })
+}
+
+/// Upload the workspace's export to a healthy sandbox that keeps its state in the workspace;
+/// that state file, for a hostile sandbox to serve next.
+fn synced_on_a_state_file(ws: &Workspace) -> TestResult<std::path::PathBuf> {
     let state = ws.path("sandbox-state.db");
     let healthy = Peer::start(SandboxConfig {
         state: Some(state.clone()),
@@ -188,6 +206,30 @@ fn updates_through_lost_responses_and_a_kill_converge_on_the_export() -> TestRes
     })?;
     ws.run(&mut ws.upload(healthy.url(), &[]))?.expect_code(0)?;
     healthy.stop();
+    Ok(state)
+}
+
+/// Upload the workspace's export to `api_url`, SIGKILLed `kills` times at seeded points, then
+/// to its end, then once more: that last run must exit 0 (its summary is left to assert).
+fn upload_through_kills(ws: &Workspace, api_url: &str, kills: usize, seed: u64) -> TestResult {
+    let flags = ["--concurrency", "4"];
+    let mut points = Seeded::new(seed);
+    for _ in 0..kills {
+        let pause = Duration::from_millis(points.between(150, 400));
+        kill_after(ws, &mut ws.upload(api_url, &flags), pause)?;
+    }
+    for _ in 0..5 {
+        if ws.run(&mut ws.upload(api_url, &flags))?.code == Some(0) {
+            break;
+        }
+    }
+    ws.run(&mut ws.upload(api_url, &flags))?.expect_code(0)
+}
+
+#[test]
+fn updates_through_lost_responses_and_a_kill_converge_on_the_export() -> TestResult {
+    let ws = Workspace::with_rows(&rows(60))?;
+    let state = synced_on_a_state_file(&ws)?;
 
     // Every row changes; the same referrals are now served by a hostile sandbox.
     let changed: Vec<Row> = rows(60)
@@ -198,26 +240,8 @@ fn updates_through_lost_responses_and_a_kill_converge_on_the_export() -> TestRes
         })
         .collect();
     ws.write_rows(&changed)?;
-    let hostile = Peer::start(SandboxConfig {
-        state: Some(state),
-        idempotency: false,
-        lose_response_rate: 0.1,
-        fail_rate: 0.1,
-        seed: 77,
-        latency: Duration::from_millis(30),
-        hold_lost_for: Duration::from_millis(300),
-        ..SandboxConfig::default()
-    })?;
-    let flags = ["--concurrency", "4"];
-    let pause = Duration::from_millis(Seeded::new(77).between(150, 400));
-    kill_after(&ws, &mut ws.upload(hostile.url(), &flags), pause)?;
-    for _ in 0..5 {
-        if ws.run(&mut ws.upload(hostile.url(), &flags))?.code == Some(0) {
-            break;
-        }
-    }
-    ws.run(&mut ws.upload(hostile.url(), &flags))?
-        .expect_code(0)?;
+    let hostile = hostile(state, 77, 0.1)?;
+    upload_through_kills(&ws, hostile.url(), 1, 77)?;
     assert_eq!(ws.summary_count("unchanged")?, 60, "{}", ws.summary()?);
 
     hostile.assert_exactly_once(&ws, &ids(&changed))?;
@@ -225,5 +249,65 @@ fn updates_through_lost_responses_and_a_kill_converge_on_the_export() -> TestRes
         let notes = referral["details"]["notes"].as_str().unwrap_or_default();
         assert!(notes.ends_with("(second export)"), "{referral}");
     }
+    Ok(())
+}
+
+/// Every record of `rows` (all co-sell) as the API holds it: the partner's referral carries
+/// the row's notes, and the connected one carries them too, with the row's request for help.
+fn assert_both_referrals_hold(api: &Api, ws: &Workspace, rows: &[Row]) -> TestResult {
+    let shared: HashMap<String, Value> = api
+        .list("type eq 'Shared'")?
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap_or_default().to_owned(), r))
+        .collect();
+    let held = |id: Option<&str>| shared.get(id.unwrap_or_default()).ok_or("not listed");
+    for row in rows {
+        let record = ws.record(&row.id)?;
+        let partner = held(record.referral_id.as_deref())?;
+        let connected = held(record.connected_referral_id.as_deref())?;
+        assert_eq!(partner["details"]["notes"], row.notes.as_str(), "{partner}");
+        assert_eq!(
+            connected["details"]["notes"],
+            row.notes.as_str(),
+            "{connected}"
+        );
+        let help = format!("{}: {}", row.name, row.help);
+        assert_eq!(connected["inviteContext"]["notes"], help, "{connected}");
+    }
+    Ok(())
+}
+
+#[test]
+fn edited_co_sell_rows_under_lost_answers_and_a_kill_converge_on_both_referrals() -> TestResult {
+    let rows: Vec<Row> = (1..=40).map(Row::shared).collect();
+    let ws = Workspace::with_rows(&rows)?;
+    let state = synced_on_a_state_file(&ws)?;
+
+    // Every row's notes change (both referrals carry them); every third row also asks for
+    // other help (only the connected referral carries that).
+    let edited: Vec<Row> = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| Row {
+            notes: format!("{} (second export)", row.notes),
+            help: match i % 3 {
+                0 => "Need licensing help".into(),
+                _ => row.help.clone(),
+            },
+            ..row
+        })
+        .collect();
+    ws.write_rows(&edited)?;
+    let hostile = hostile(state, 4711, 0.15)?;
+    upload_through_kills(&ws, hostile.url(), 2, 4711)?;
+    assert_eq!(ws.summary_count("unchanged")?, 40, "{}", ws.summary()?);
+    assert!(
+        hostile.stat("lost_responses")? > 0,
+        "the seed loses no answer"
+    );
+
+    hostile.assert_exactly_once(&ws, &ids(&edited))?;
+    hostile.assert_engagements(&ws, &ids(&edited))?;
+    assert_both_referrals_hold(&hostile, &ws, &edited)?;
     Ok(())
 }
