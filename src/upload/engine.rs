@@ -17,6 +17,7 @@ use super::client::{ApiClient, ApiError, ApiReferral, Recovery};
 use super::diff::{diff, patch_ops, payload_hash};
 use super::plan::Plan;
 use super::summary::{Counters, bump};
+use super::unpatchable;
 use crate::ledger::{
     Failed, FailureKind, InFlight, LedgerError, RunId, SourceLocation, Step, Synced, WriteOp,
     WriterHandle,
@@ -332,8 +333,15 @@ impl Engine {
                 (api.into_json(), etag)
             }
         };
-        let mut ops = patch_ops(&current, &record.referral)
+        if unpatchable::is_closed(&current) {
+            return self
+                .leave_closed(job, referral_id, etag.as_deref(), &current)
+                .await;
+        }
+        let ops = patch_ops(&current, &record.referral)
             .map_err(|e| Outcome::Failed(Failure::row("invalidTransition", format!("{e}"))))?;
+        let (mut ops, refused) = unpatchable::split(ops);
+        unpatchable::report_not_updatable(&self.counters, &record.external_id, &refused, false);
         if ops.is_empty() {
             let touched = match connected {
                 Some(id) => self.sync_connected(job, id).await?,
@@ -368,6 +376,20 @@ impl Engine {
                     bump(&self.counters.updated);
                     return Ok(());
                 }
+                Err(err @ ApiError::Http { status: 409, .. }) => {
+                    // Refused as closed: the API's copy says whether it is.
+                    let api = self
+                        .client
+                        .get(referral_id)
+                        .await
+                        .map_err(|e| self.api_failure(&e))?;
+                    if unpatchable::is_closed(api.json()) {
+                        return self
+                            .leave_closed(job, referral_id, api.etag(), api.json())
+                            .await;
+                    }
+                    return Err(Outcome::Failed(self.api_failure_of(&err)));
+                }
                 Err(ApiError::Http { status: 412, .. }) if !refreshed => {
                     // Someone else changed it: take the API's copy and diff again, once.
                     refreshed = true;
@@ -377,9 +399,17 @@ impl Engine {
                         .await
                         .map_err(|e| self.api_failure(&e))?;
                     etag = api.etag().map(str::to_owned);
-                    ops = patch_ops(api.json(), &record.referral).map_err(|e| {
+                    if unpatchable::is_closed(api.json()) {
+                        return self
+                            .leave_closed(job, referral_id, etag.as_deref(), api.json())
+                            .await;
+                    }
+                    let all = patch_ops(api.json(), &record.referral).map_err(|e| {
                         Outcome::Failed(Failure::row("invalidTransition", format!("{e}")))
                     })?;
+                    // What cannot be patched was reported when it changed; the API's copy
+                    // still differing there is no news.
+                    ops = unpatchable::split(all).0;
                     if ops.is_empty() {
                         self.mark_synced_ids(job, referral_id, etag.as_deref())
                             .await?;
@@ -410,7 +440,11 @@ impl Engine {
                 object.remove(key);
             }
         }
-        let ops = diff(api.json(), &wanted);
+        if unpatchable::is_closed(api.json()) {
+            return Ok(false);
+        }
+        let (ops, refused) = unpatchable::split(diff(api.json(), &wanted));
+        unpatchable::report_not_updatable(&self.counters, &job.record.external_id, &refused, true);
         if ops.is_empty() {
             return Ok(false);
         }
@@ -419,6 +453,31 @@ impl Engine {
             .await
             .map_err(|e| self.api_failure(&e))?;
         Ok(true)
+    }
+
+    /// The referral is closed in Partner Center: nothing is sent. It is recorded as holding
+    /// the export's payload with the API's status, so later runs see it closed without asking.
+    async fn leave_closed(
+        &self,
+        job: &Job,
+        referral_id: &str,
+        etag: Option<&str>,
+        api: &Value,
+    ) -> Result<(), Outcome> {
+        let record = &job.record;
+        unpatchable::report_closed(
+            &self.counters,
+            &record.external_id,
+            &unpatchable::status_of(api),
+        );
+        let mut payload = record.referral.clone();
+        if let Some(object) = payload.as_object_mut() {
+            for key in ["status", "substatus"] {
+                object.insert(key.into(), api.get(key).cloned().unwrap_or(Value::Null));
+            }
+        }
+        self.write_synced_payload(job, referral_id, etag, None, None, payload.to_string())
+            .await
     }
 
     fn api_failure(&self, err: &ApiError) -> Outcome {
@@ -519,6 +578,21 @@ impl Engine {
         engagement_id: Option<&str>,
         connected: Option<&ApiReferral>,
     ) -> Result<(), Outcome> {
+        let payload = job.record.referral.to_string();
+        self.write_synced_payload(job, referral_id, etag, engagement_id, connected, payload)
+            .await
+    }
+
+    /// [`Self::write_synced`] with the payload to record.
+    async fn write_synced_payload(
+        &self,
+        job: &Job,
+        referral_id: &str,
+        etag: Option<&str>,
+        engagement_id: Option<&str>,
+        connected: Option<&ApiReferral>,
+        payload: String,
+    ) -> Result<(), Outcome> {
         let op = WriteOp::Synced(Synced {
             external_id: job.record.external_id.clone(),
             referral_id: referral_id.to_owned(),
@@ -527,7 +601,7 @@ impl Engine {
             etag: etag.map(str::to_owned),
             connected_etag: connected.and_then(|c| c.etag().map(str::to_owned)),
             payload_hash: job.hash.clone(),
-            payload: job.record.referral.to_string(),
+            payload,
             run: self.run,
         });
         self.writer.send(op).wait().await.map_err(Outcome::Ledger)

@@ -18,6 +18,7 @@ pub mod run;
 pub mod secret;
 pub mod settle;
 pub mod summary;
+pub mod unpatchable;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

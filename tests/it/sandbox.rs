@@ -4,6 +4,7 @@
 
 mod api;
 mod behaviour;
+mod contract;
 mod input;
 
 use serde_json::Value;

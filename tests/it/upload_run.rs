@@ -16,6 +16,7 @@
 
 mod auth;
 mod chaos;
+mod contract;
 mod dry_run_retry;
 mod exactly_once;
 mod exit_codes;
