@@ -46,6 +46,17 @@ fn an_unpatchable_change_is_reported_once_and_the_patchable_one_is_sent_alone() 
     assert_eq!(referral["details"]["dealValue"], json!(777));
     assert_eq!(referral["name"], "Opportunity 1");
 
+    let status = bare_command()
+        .args(["status", "--ledger"])
+        .arg(&ws.ledger)
+        .output()?;
+    let text = String::from_utf8(status.stdout)?;
+    assert!(text.contains("not_updatable 1"), "{text}");
+    assert!(
+        text.contains("not_updatable  OPP-0001  /name: Partner Center"),
+        "{text}"
+    );
+
     // Nothing new: no request, nothing reported again.
     let requests = peer.stat("requests")?;
     ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
@@ -125,5 +136,67 @@ fn a_referral_closed_in_partner_center_is_left_alone_and_reconcile_shows_drift()
         .flatten()
         .any(|f| f["category"] == "status_drift" && f["external_id"] == "OPP-0001");
     assert!(drift, "{text}");
+    Ok(())
+}
+
+/// Everything our own client sends is still accepted by the stricter sandbox: every shipped
+/// mapping over its sample uploads with no failure, and a second run sends nothing.
+#[test]
+fn every_shipped_mapping_uploads_its_sample_to_the_contract_checked_sandbox() -> TestResult {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let samples: [(&str, Option<&str>, &str); 5] = [
+        (
+            "dynamics365-export",
+            None,
+            "samples/dynamics365-export.xlsx",
+        ),
+        (
+            "dynamics365-csv",
+            Some("account=samples/dynamics365/Account.csv"),
+            "samples/dynamics365/Opportunity.csv",
+        ),
+        ("dataverse-json", None, "samples/dataverse"),
+        (
+            "salesforce-opportunity",
+            Some("account=samples/salesforce/Account.csv"),
+            "samples/salesforce/Opportunity.csv",
+        ),
+        (
+            "template",
+            Some("accounts=samples/template/accounts.csv"),
+            "samples/template/opportunities.csv",
+        ),
+    ];
+    let peer = Peer::healthy()?;
+    for (mapping, lookup, input) in samples {
+        let ws = Workspace::new()?;
+        let mut cmd = bare_command();
+        cmd.current_dir(root)
+            .args(["--quiet", "upload", "--mapping"])
+            .arg(format!("mappings/{mapping}.toml"))
+            .args(lookup.map(|l| ["--lookup", l]).into_iter().flatten())
+            .arg(input)
+            .args(["--api-url", peer.url(), "--rate", "1000"])
+            .arg("--ledger")
+            .arg(&ws.ledger)
+            .arg("--summary-json")
+            .arg(&ws.summary)
+            .env("PARTNER_API_TOKEN", TOKEN);
+        ws.run(&mut cmd)?.expect_code(0)?;
+        let summary = ws.summary()?;
+        let count = |key: &str| summary[key].as_u64().unwrap_or(u64::MAX);
+        assert_eq!(count("failed"), 0, "{mapping}: {summary}");
+        assert!(count("created") > 0, "{mapping}: {summary}");
+        assert_eq!(
+            count("created") + count("skipped"),
+            count("rows"),
+            "{mapping}: {summary}"
+        );
+        ws.run(&mut cmd)?.expect_code(0)?;
+        let again = ws.summary()?;
+        assert_eq!(again["created"], 0, "{mapping}: {again}");
+        assert_eq!(again["updated"], 0, "{mapping}: {again}");
+        assert_eq!(again["not_updatable"], 0, "{mapping}: {again}");
+    }
     Ok(())
 }
