@@ -53,8 +53,13 @@ pub fn report_command(args: ReportArgs) -> Result<Exit, Error> {
         }
     }
     let records = ledger.records_for_report(kind, args.run.map(RunId))?;
-    let count = records.len();
-    write_output(&args.output, |out| write_csv(out, &records))?;
+    // Changes not sent because Partner Center would refuse them sit beside the failures.
+    let notices = match kind {
+        ReportKind::Failures => super::notices::notice_rows(&ledger, args.run.map(RunId))?,
+        _ => Vec::new(),
+    };
+    let count = records.len() + notices.len();
+    write_output(&args.output, |out| write_csv_with(out, &records, &notices))?;
     if args.output.as_os_str() != "-" {
         tracing::info!("{}: {count} record(s) written", args.output.display());
     }
@@ -63,10 +68,22 @@ pub fn report_command(args: ReportArgs) -> Result<Exit, Error> {
 
 /// Write `records` as a report CSV (header [`COLUMNS`], one row per record).
 pub fn write_csv(out: impl Write, records: &[LedgerRecord]) -> std::io::Result<()> {
+    write_csv_with(out, records, &[])
+}
+
+/// [`write_csv`], then the ready-made rows `extra` (the notices of the failures report).
+fn write_csv_with(
+    out: impl Write,
+    records: &[LedgerRecord],
+    extra: &[[String; COLUMNS.len()]],
+) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(COLUMNS)?;
     for record in records {
         writer.write_record(row(record))?;
+    }
+    for cells in extra {
+        writer.write_record(cells)?;
     }
     writer.flush()
 }

@@ -57,6 +57,21 @@ fn an_unpatchable_change_is_reported_once_and_the_patchable_one_is_sent_alone() 
         "{text}"
     );
 
+    let report = ws.path("failures.csv");
+    let ran = bare_command()
+        .args(["--quiet", "report", "--failures"])
+        .arg(&report)
+        .arg("--ledger")
+        .arg(&ws.ledger)
+        .output()?;
+    assert!(ran.status.success(), "{ran:?}");
+    let csv = std::fs::read_to_string(&report)?;
+    let line = csv.lines().nth(1).unwrap_or_default();
+    assert!(line.starts_with("OPP-0001,"), "{csv}");
+    assert!(line.contains(",not_updatable,"), "{csv}");
+    assert!(line.contains("/name: Partner Center"), "{csv}");
+    assert!(line.contains("opportunities.csv,2,"), "{csv}");
+
     // Nothing new: no request, nothing reported again.
     let requests = peer.stat("requests")?;
     ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
