@@ -333,13 +333,15 @@ impl Engine {
                 (api.into_json(), etag)
             }
         };
-        if unpatchable::is_closed(&current) {
+        // A re-opening the status table forbids stays a failure; any other change of a
+        // closed referral is left alone.
+        let ops = patch_ops(&current, &record.referral)
+            .map_err(|e| Outcome::Failed(Failure::row("invalidTransition", format!("{e}"))))?;
+        if unpatchable::is_closed(&current) && !ops.is_empty() {
             return self
                 .leave_closed(job, referral_id, etag.as_deref(), &current)
                 .await;
         }
-        let ops = patch_ops(&current, &record.referral)
-            .map_err(|e| Outcome::Failed(Failure::row("invalidTransition", format!("{e}"))))?;
         let (mut ops, refused) = unpatchable::split(ops);
         unpatchable::report_not_updatable(&self.counters, &record.external_id, &refused, false);
         if ops.is_empty() {
@@ -399,14 +401,14 @@ impl Engine {
                         .await
                         .map_err(|e| self.api_failure(&e))?;
                     etag = api.etag().map(str::to_owned);
-                    if unpatchable::is_closed(api.json()) {
+                    let all = patch_ops(api.json(), &record.referral).map_err(|e| {
+                        Outcome::Failed(Failure::row("invalidTransition", format!("{e}")))
+                    })?;
+                    if unpatchable::is_closed(api.json()) && !all.is_empty() {
                         return self
                             .leave_closed(job, referral_id, etag.as_deref(), api.json())
                             .await;
                     }
-                    let all = patch_ops(api.json(), &record.referral).map_err(|e| {
-                        Outcome::Failed(Failure::row("invalidTransition", format!("{e}")))
-                    })?;
                     // What cannot be patched was reported when it changed; the API's copy
                     // still differing there is no news.
                     ops = unpatchable::split(all).0;
