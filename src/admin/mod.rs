@@ -9,6 +9,7 @@
 //! The helpers here are what those commands share: opening an existing ledger, writing an
 //! output file (or stdout) without leaving half a file behind, and reaching the API.
 
+mod notices;
 pub mod reconcile;
 pub mod repair;
 pub mod report;

@@ -64,8 +64,15 @@ pub fn report_command(args: ReportArgs) -> Result<Exit, Error> {
         ReportKind::Failures => ledger.row_errors(args.run.map(RunId))?,
         _ => Vec::new(),
     };
-    let count = records.len() + row_errors.len();
-    write_output(&args.output, |out| write_csv(out, &records, &row_errors))?;
+    // Changes not sent because Partner Center would refuse them sit beside the failures.
+    let notices = match kind {
+        ReportKind::Failures => super::notices::notice_rows(&ledger, args.run.map(RunId))?,
+        _ => Vec::new(),
+    };
+    let count = records.len() + row_errors.len() + notices.len();
+    write_output(&args.output, |out| {
+        write_csv_with(out, &records, &row_errors, &notices)
+    })?;
     if args.output.as_os_str() != "-" {
         tracing::info!("{}: {count} record(s) written", args.output.display());
     }
@@ -79,12 +86,25 @@ pub fn write_csv(
     records: &[LedgerRecord],
     row_errors: &[RowErrorRecord],
 ) -> std::io::Result<()> {
+    write_csv_with(out, records, row_errors, &[])
+}
+
+/// [`write_csv`], then the ready-made rows `extra` (the notices of the failures report).
+fn write_csv_with(
+    out: impl Write,
+    records: &[LedgerRecord],
+    row_errors: &[RowErrorRecord],
+    extra: &[[String; COLUMNS.len()]],
+) -> std::io::Result<()> {
     let mut writer = SpreadsheetCsv::new(out, &COLUMNS)?;
     for record in records {
         writer.row(row(record))?;
     }
     for error in row_errors {
         writer.row(row_error(error))?;
+    }
+    for cells in extra {
+        writer.row(cells.clone())?;
     }
     writer.flush()
 }

@@ -142,6 +142,7 @@ fn write_text(out: &mut impl Write, report: &StatusReport) -> std::io::Result<()
     }
     writeln!(out)?;
     write_runs(out, &report.runs)?;
+    write_notices(out, &report.runs)?;
     for (title, records) in [
         ("oldest pending", &report.oldest_pending),
         ("oldest in flight", &report.oldest_in_flight),
@@ -175,6 +176,35 @@ fn write_runs(out: &mut impl Write, runs: &[RunView]) -> std::io::Result<()> {
             run.started_at,
             end,
             counts_text(run.counts.as_ref())
+        )?;
+    }
+    Ok(())
+}
+
+/// The `not_updatable` and `closed_in_partner_center` notices of the newest run that has any:
+/// changes that were not sent, with the field and the reason (they are not failures).
+fn write_notices(out: &mut impl Write, runs: &[RunView]) -> std::io::Result<()> {
+    let newest = runs.iter().find_map(|run| {
+        let notices = run.counts.as_ref()?.get("notices")?.as_array()?;
+        (!notices.is_empty()).then_some((run.id, notices))
+    });
+    let Some((run, notices)) = newest else {
+        return Ok(());
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "not sent in run {run} (Partner Center would refuse them):"
+    )?;
+    for notice in notices {
+        let text = |key: &str| notice.get(key).and_then(Value::as_str).unwrap_or_default();
+        writeln!(
+            out,
+            "  {}  {}  {}: {}",
+            text("kind"),
+            text("external_id"),
+            text("field"),
+            text("reason")
         )?;
     }
     Ok(())

@@ -10,6 +10,8 @@
 
 mod aliases;
 mod check;
+mod conform;
+pub mod contract;
 mod countries;
 mod currencies;
 mod deal;
@@ -24,6 +26,7 @@ use std::fmt;
 use serde_json::Value;
 
 pub use check::{Json, JsonObject, View, same_name};
+pub use conform::{check_contract, coerce_to_contract};
 pub use deal::{
     AdditionalRequirements, Attribute, IotRequirements, ReferralDetails, ReferralRequirements,
     SolutionTag, Tag,

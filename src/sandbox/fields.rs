@@ -11,11 +11,13 @@
 
 use serde_json::{Map, Value, json};
 
+use axum::http::StatusCode;
+
 use super::envelope::ApiError;
 use super::patch;
-pub use super::patch::SERVER_FIELDS;
 use super::time;
-use crate::referral::{validate_create, validate_update};
+use crate::referral::contract::{TERMINAL_STATUS, is_terminal};
+use crate::referral::{FieldError, check_contract, validate_create, validate_update};
 
 /// The organization the sandbox's partner account is.
 pub const PARTNER_ORG_ID: &str = "5a3d1f0e-7b1c-4e55-9a51-000000000001";
@@ -43,9 +45,30 @@ pub fn client_body(body: Value) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// Validate a changed referral with the model (fields, status move, server-owned fields),
-/// then give it a new
-/// `eTag` and `updatedDateTime` (and `closedDateTime` when it closes).
+/// 409 when `previous` is in a terminal state: no change of any kind is taken any more.
+pub fn check_not_terminal(previous: &Value) -> Result<(), ApiError> {
+    let status = previous.get("status").and_then(Value::as_str);
+    if !is_terminal(status) {
+        return Ok(());
+    }
+    let substatus = previous
+        .get("substatus")
+        .and_then(Value::as_str)
+        .unwrap_or("None");
+    Err(ApiError::new(
+        StatusCode::CONFLICT,
+        "invalidRequest",
+        format!(
+            "the referral is {TERMINAL_STATUS}/{substatus}: no change is permitted after a \
+             referral reaches a terminal state (Won, Lost, Declined, Expired)"
+        ),
+        "status",
+    ))
+}
+
+/// Validate a changed referral with the model (fields, status move, server-owned fields) and
+/// the contract's types, then give it a new `eTag` and `updatedDateTime` (and
+/// `closedDateTime` when it closes).
 pub fn finish_update(previous: &Value, updated: Value) -> Result<Value, ApiError> {
     let Value::Object(mut updated) = updated else {
         return Err(ApiError::invalid(
@@ -57,7 +80,8 @@ pub fn finish_update(previous: &Value, updated: Value) -> Result<Value, ApiError
         .get("status")
         .and_then(Value::as_str)
         .unwrap_or("New");
-    let errors = validate_update(previous, &Value::Object(updated.clone()));
+    let mut errors = validate_update(previous, &Value::Object(updated.clone()));
+    add_contract_errors(&mut errors, &Value::Object(client_view(&updated)));
     if !errors.is_empty() {
         return Err(ApiError::fields(&errors));
     }
@@ -74,7 +98,9 @@ pub fn finish_update(previous: &Value, updated: Value) -> Result<Value, ApiError
 /// Run the model's validation on what a client sent to create a referral; every problem is
 /// named in one 400.
 pub fn check_create(payload: &Map<String, Value>) -> Result<(), ApiError> {
-    let errors = validate_create(&Value::Object(client_view(payload)));
+    let view = Value::Object(client_view(payload));
+    let mut errors = validate_create(&view);
+    add_contract_errors(&mut errors, &view);
     if errors.is_empty() {
         Ok(())
     } else {
@@ -82,11 +108,20 @@ pub fn check_create(payload: &Map<String, Value>) -> Result<(), ApiError> {
     }
 }
 
+/// The contract's type errors of `doc` at paths the model's validation did not already name.
+fn add_contract_errors(errors: &mut Vec<FieldError>, doc: &Value) {
+    for error in check_contract(doc) {
+        if !errors.iter().any(|e| e.path == error.path) {
+            errors.push(error);
+        }
+    }
+}
+
 /// The fields a client owns (everything but the server's).
 pub fn client_view(payload: &Map<String, Value>) -> Map<String, Value> {
     payload
         .iter()
-        .filter(|(k, _)| !SERVER_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k)))
+        .filter(|(k, _)| !patch::is_server_owned(k))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

@@ -1,31 +1,25 @@
 //! JSON Patch (RFC 6902) as the Referrals API takes it, and the type coercion it implies.
 //!
-//! Only `add` and `replace` are supported (spec §4.5); `remove`, `move`, `copy` and `test` are
-//! a 400. `replace` of a missing object member adds it (Partner Center documents
-//! `replace /details/notes` without saying the member must exist). Server-owned fields
-//! (`id`, `eTag`, …) cannot be patched. Numbers and booleans arrive as strings in the docs'
-//! own examples (`"dealValue": "10000"`), so `coerce` turns them into their wire types.
+//! Only `add` and `replace` are supported (spec §4.5, the swagger's `UpdateReferralDetails`);
+//! `remove`, `move`, `copy` and `test` are a 400. A pointer must be valid RFC 6901 (a leading
+//! `/`, `~` only as `~0` or `~1`) and one of the contract's patchable paths
+//! ([`contract::PATCHABLE`], matched without regard to case and written in its canonical
+//! spelling); server-owned fields (`id`, `eTag`, …) are named as such. Every operation needs
+//! its parent in the document; `replace` of a missing member is allowed only for a property
+//! of the contract, which the service holds as `null` when unset (Partner Center documents
+//! `replace /details/notes` without saying the member must exist). Numbers and booleans
+//! arrive as strings in the docs' own examples (`"dealValue": "10000"`), so `coerce` turns
+//! them into their wire types.
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
-use crate::referral::FieldError;
+use crate::referral::contract::{self, NOT_PATCHABLE_REASON, PROPERTIES};
+use crate::referral::{FieldError, coerce_to_contract};
 
-/// Top-level fields the server owns; patches and PUT bodies cannot change them.
-pub const SERVER_FIELDS: &[&str] = &[
-    "id",
-    "engagementId",
-    "organizationId",
-    "organizationName",
-    "createdDateTime",
-    "updatedDateTime",
-    "acceptedDateTime",
-    "closedDateTime",
-    "expirationDateTime",
-    "direction",
-    "eTag",
-    "links",
-    "@odata.context",
-];
+/// Whether `name` is a top-level field the server owns (compared without regard to case).
+pub fn is_server_owned(name: &str) -> bool {
+    contract::server_owned().any(|f| f.eq_ignore_ascii_case(name))
+}
 
 /// One parsed operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,17 +76,25 @@ fn parse_op(item: &Value) -> Result<Op, (&'static str, String)> {
         .get("path")
         .and_then(Value::as_str)
         .ok_or((".path", "is required and must be a string".to_string()))?;
-    let path =
-        split_pointer(pointer).ok_or((".path", format!("{pointer:?} is not a JSON pointer")))?;
+    let path = split_pointer(pointer).ok_or((
+        ".path",
+        format!(
+            "{pointer:?} is not a JSON pointer (RFC 6901: a leading \"/\", \"~\" only as ~0 or ~1)"
+        ),
+    ))?;
     let Some(first) = path.first() else {
         return Err((
             ".path",
             "the whole document cannot be replaced; use PUT".to_string(),
         ));
     };
-    if SERVER_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(first)) {
+    if is_server_owned(first) {
         return Err((".path", format!("{pointer} is set by the server")));
     }
+    let Some(canonical) = contract::patchable(pointer) else {
+        return Err((".path", format!("{pointer}: {NOT_PATCHABLE_REASON}")));
+    };
+    let path = split_pointer(canonical).unwrap_or(path);
     let value = object
         .get("value")
         .cloned()
@@ -100,22 +102,35 @@ fn parse_op(item: &Value) -> Result<Op, (&'static str, String)> {
     Ok(Op {
         replace,
         path,
-        pointer: pointer.to_string(),
+        pointer: canonical.to_string(),
         value,
     })
 }
 
-/// RFC 6901: `/a/b~1c` → `["a", "b/c"]`.
+/// RFC 6901: `/a/b~1c` → `["a", "b/c"]`; `None` without the leading `/` or with a `~` that
+/// is not `~0` or `~1`.
 fn split_pointer(pointer: &str) -> Option<Vec<String>> {
     if pointer.is_empty() {
         return Some(Vec::new());
     }
     let rest = pointer.strip_prefix('/')?;
-    Some(
-        rest.split('/')
-            .map(|token| token.replace("~1", "/").replace("~0", "~"))
-            .collect(),
-    )
+    rest.split('/').map(unescape).collect()
+}
+
+fn unescape(token: &str) -> Option<String> {
+    let mut out = String::with_capacity(token.len());
+    let mut chars = token.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '~' => match chars.next() {
+                Some('0') => out.push('~'),
+                Some('1') => out.push('/'),
+                _ => return None,
+            },
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 /// Apply the operations in order to `doc`; the first one that cannot apply is the error.
@@ -141,12 +156,31 @@ fn apply_one(doc: &mut Value, op: &Op) -> Result<(), String> {
     }
     match target {
         Value::Object(map) => {
+            if op.replace && !map.contains_key(last) && !in_contract(&op.path) {
+                return Err(format!("{last:?} is not in the referral"));
+            }
             map.insert(last.clone(), op.value.clone());
             Ok(())
         }
         Value::Array(items) => apply_to_array(items, last, op),
         _ => Err("the parent is neither an object nor an array".into()),
     }
+}
+
+/// Whether the member at `path` is a property of the contract (array indices read as `[]`).
+fn in_contract(path: &[String]) -> bool {
+    let pattern = path
+        .iter()
+        .map(|token| {
+            if token.parse::<usize>().is_ok() {
+                "[]"
+            } else {
+                token.as_str()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    contract::property(&pattern).is_some()
 }
 
 fn apply_to_array(items: &mut Vec<Value>, last: &str, op: &Op) -> Result<(), String> {
@@ -173,22 +207,8 @@ fn apply_to_array(items: &mut Vec<Value>, last: &str, op: &Op) -> Result<(), Str
     Ok(())
 }
 
-/// Top-level Referral fields a client writes, in their wire spelling.
-const CLIENT_FIELDS: &[&str] = &[
-    "name",
-    "externalReferenceId",
-    "status",
-    "substatus",
-    "statusReason",
-    "type",
-    "qualification",
-    "customerProfile",
-    "consent",
-    "details",
-    "team",
-    "inviteContext",
-    "target",
-];
+/// Top-level fields the docs have and the swagger lacks.
+const EXTRA_TOP_LEVEL: [&str; 1] = ["customerMarketplaceIntent"];
 
 /// Spell top-level field names as the wire does (`ExternalReferenceId` →
 /// `externalReferenceId`): the service binds names without regard to case (spec §5), and the
@@ -198,12 +218,14 @@ pub fn normalize_keys(payload: Map<String, Value>) -> Map<String, Value> {
     let mut normalized = Map::new();
     let mut renamed = Vec::new();
     for (key, value) in payload {
-        let canonical = CLIENT_FIELDS
+        let canonical = PROPERTIES
             .iter()
-            .chain(SERVER_FIELDS)
+            .map(|p| p.path)
+            .chain(EXTRA_TOP_LEVEL)
+            .filter(|name| !name.contains('/'))
             .find(|f| f.eq_ignore_ascii_case(&key));
         match canonical {
-            Some(name) if *name != key => renamed.push(((*name).to_string(), value)),
+            Some(name) if name != key => renamed.push((name.to_string(), value)),
             _ => {
                 normalized.insert(key, value);
             }
@@ -218,54 +240,7 @@ pub fn normalize_keys(payload: Map<String, Value>) -> Map<String, Value> {
 /// Turn strings that stand for numbers or booleans into them, at the paths where the contract
 /// has numbers or booleans. A string that is neither stays, for validation to name.
 pub fn coerce(doc: &mut Value) {
-    if let Some(details) = doc.get_mut("details").and_then(Value::as_object_mut) {
-        coerce_number(details, "dealValue");
-    }
-    if let Some(consent) = doc.get_mut("consent").and_then(Value::as_object_mut) {
-        for value in consent.values_mut() {
-            coerce_bool(value);
-        }
-    }
-    coerce_team(doc.get_mut("team"));
-    coerce_team(
-        doc.get_mut("customerProfile")
-            .and_then(|c| c.get_mut("team")),
-    );
-}
-
-fn coerce_team(team: Option<&mut Value>) {
-    for member in team.and_then(Value::as_array_mut).into_iter().flatten() {
-        if let Some(flag) = member
-            .get_mut("contactPreference")
-            .and_then(|p| p.get_mut("disableNotifications"))
-        {
-            coerce_bool(flag);
-        }
-    }
-}
-
-fn coerce_number(map: &mut Map<String, Value>, key: &str) {
-    let Some(Value::String(text)) = map.get(key) else {
-        return;
-    };
-    let text = text.trim();
-    let number = if let Ok(int) = text.parse::<i64>() {
-        Some(Number::from(int))
-    } else {
-        text.parse::<f64>().ok().and_then(Number::from_f64)
-    };
-    if let Some(number) = number {
-        map.insert(key.to_string(), Value::Number(number));
-    }
-}
-
-fn coerce_bool(value: &mut Value) {
-    let parsed = match value {
-        Value::String(text) if text.eq_ignore_ascii_case("true") => true,
-        Value::String(text) if text.eq_ignore_ascii_case("false") => false,
-        _ => return,
-    };
-    *value = Value::Bool(parsed);
+    coerce_to_contract(doc);
 }
 
 fn error(path: &str, message: &str) -> FieldError {
@@ -303,7 +278,7 @@ mod tests {
             {"op": "remove", "path": "/name"},
             {"op": "replace", "path": "/eTag", "value": "x"},
             {"op": "add", "path": "name", "value": "x"},
-            {"op": "add", "path": "/name"},
+            {"op": "add", "path": "/details/notes"},
             "junk",
         ]);
         let errors = parse(&patch).err().unwrap_or_default();

@@ -18,12 +18,13 @@ use serde_json::{Value, json};
 
 use super::envelope::ApiError;
 use super::fields::{
-    SERVER_FIELDS, assign_server_fields, check_create, client_body, client_view, finish_update,
+    assign_server_fields, check_create, check_not_terminal, client_body, client_view, finish_update,
 };
 use super::patch;
 use super::routes::{ROOT, base_url, read_json};
 use super::state::App;
 use super::store::Record;
+use crate::referral::contract::server_owned;
 
 /// `POST /v1.0/engagements/referrals`.
 pub async fn create(
@@ -96,6 +97,7 @@ pub async fn patch(
     if let Some(if_match) = headers.get(header::IF_MATCH) {
         check_if_match(if_match, record)?;
     }
+    check_not_terminal(&record.body)?;
     let mut updated = record.body.clone();
     patch::apply(&mut updated, &ops).map_err(|e| ApiError::fields(&[e]))?;
     patch::coerce(&mut updated);
@@ -136,10 +138,11 @@ pub async fn put(
     let mut store = app.store();
     let record = store.get(&id).ok_or_else(|| ApiError::not_found(&id))?;
     check_if_match(&if_match, record)?;
+    check_not_terminal(&record.body)?;
     let mut updated = client_view(&payload);
-    for field in SERVER_FIELDS {
-        if let Some(value) = record.body.get(*field) {
-            updated.insert((*field).to_string(), value.clone());
+    for field in server_owned() {
+        if let Some(value) = record.body.get(field) {
+            updated.insert(field.to_string(), value.clone());
         }
     }
     let updated = Value::Object(updated);

@@ -22,6 +22,7 @@ use super::diff::{patch_ops, payload_hash};
 use super::plan::Plan;
 use super::stop::Stop;
 use super::summary::{Counters, bump};
+use super::unpatchable;
 use crate::ledger::{
     Failed, FailureKind, InFlight, LedgerError, RunId, SourceLocation, Step, Synced, WriteOp,
     WriterHandle,
@@ -249,7 +250,11 @@ impl Engine {
             let partner = self
                 .converge_partner(job, referral.id(), referral.etag(), base)
                 .await?;
-            synced.etag = partner.etag;
+            match partner {
+                Some(partner) => synced.etag = partner.etag,
+                // Closed in Partner Center meanwhile: recorded as it is.
+                None => return Ok(()),
+            }
         }
         self.write_synced(synced).await?;
         bump(&self.counters.created);
@@ -270,7 +275,10 @@ impl Engine {
         base: Option<Value>,
         connected: Option<&str>,
     ) -> Result<(), Outcome> {
-        let partner = self.converge_partner(job, referral_id, etag, base).await?;
+        let Some(partner) = self.converge_partner(job, referral_id, etag, base).await? else {
+            // Closed in Partner Center: recorded as it is, nothing sent to either referral.
+            return Ok(());
+        };
         let mut sent = partner.sent;
         let mut synced = synced_ids(job, self.run, referral_id, partner.etag);
         if let Some(id) = connected {
@@ -295,7 +303,7 @@ impl Engine {
         referral_id: &str,
         etag: Option<&str>,
         base: Option<Value>,
-    ) -> Result<Converged, Outcome> {
+    ) -> Result<Option<Converged>, Outcome> {
         let record = &job.record;
         let (current, mut etag) = match base {
             Some(base) => (base, etag.map(str::to_owned)),
@@ -305,9 +313,18 @@ impl Engine {
                 (api.into_json(), etag)
             }
         };
-        let mut ops = partner_ops(&current, &record.referral)?;
+        // A re-opening the status table forbids stays a failure; any other change of a
+        // closed referral is left alone.
+        let ops = partner_ops(&current, &record.referral)?;
+        if unpatchable::is_closed(&current) && !ops.is_empty() {
+            self.leave_closed(job, referral_id, etag.as_deref(), &current)
+                .await?;
+            return Ok(None);
+        }
+        let (mut ops, refused) = unpatchable::split(ops);
+        unpatchable::report_not_updatable(&self.counters, &record.external_id, &refused, false);
         if ops.is_empty() {
-            return Ok(Converged { etag, sent: false });
+            return Ok(Some(Converged { etag, sent: false }));
         }
         self.mark_in_flight(job, Step::Update, Uuid::new_v4(), &record.referral, None)
             .await?;
@@ -316,7 +333,21 @@ impl Engine {
             match self.client.patch(referral_id, &ops, etag.as_deref()).await {
                 Ok(updated) => {
                     let etag = etag_of(&updated);
-                    return Ok(Converged { etag, sent: true });
+                    return Ok(Some(Converged { etag, sent: true }));
+                }
+                Err(err @ ApiError::Http { status: 409, .. }) => {
+                    // Refused as closed: the API's copy says whether it is.
+                    let api = self
+                        .client
+                        .get(referral_id)
+                        .await
+                        .map_err(|e| self.api_failure(&e))?;
+                    if unpatchable::is_closed(api.json()) {
+                        self.leave_closed(job, referral_id, api.etag(), api.json())
+                            .await?;
+                        return Ok(None);
+                    }
+                    return Err(Outcome::Failed(self.api_failure_of(&err)));
                 }
                 Err(ApiError::Http { status: 412, .. }) if !refreshed => {
                     // Someone else changed it (or an earlier answer was lost): take the
@@ -324,9 +355,17 @@ impl Engine {
                     refreshed = true;
                     let api = self.read(referral_id).await?;
                     etag = api.etag().map(str::to_owned);
-                    ops = partner_ops(api.json(), &record.referral)?;
+                    let all = partner_ops(api.json(), &record.referral)?;
+                    if unpatchable::is_closed(api.json()) && !all.is_empty() {
+                        self.leave_closed(job, referral_id, etag.as_deref(), api.json())
+                            .await?;
+                        return Ok(None);
+                    }
+                    // What cannot be patched was reported when it changed; the API's copy
+                    // still differing there is no news.
+                    ops = unpatchable::split(all).0;
                     if ops.is_empty() {
-                        return Ok(Converged { etag, sent: false });
+                        return Ok(Some(Converged { etag, sent: false }));
                     }
                 }
                 Err(err) => return Err(self.api_failure(&err)),
@@ -337,6 +376,32 @@ impl Engine {
     /// One referral as the API holds it.
     async fn read(&self, id: &str) -> Result<ApiReferral, Outcome> {
         self.client.get(id).await.map_err(|e| self.api_failure(&e))
+    }
+
+    /// The referral is closed in Partner Center: nothing is sent. It is recorded as holding
+    /// the export's payload with the API's status, so later runs see it closed without asking.
+    async fn leave_closed(
+        &self,
+        job: &Job,
+        referral_id: &str,
+        etag: Option<&str>,
+        api: &Value,
+    ) -> Result<(), Outcome> {
+        let record = &job.record;
+        unpatchable::report_closed(
+            &self.counters,
+            &record.external_id,
+            &unpatchable::status_of(api),
+        );
+        let mut payload = record.referral.clone();
+        if let Some(object) = payload.as_object_mut() {
+            for key in ["status", "substatus"] {
+                object.insert(key.into(), api.get(key).cloned().unwrap_or(Value::Null));
+            }
+        }
+        let mut synced = synced_ids(job, self.run, referral_id, etag.map(str::to_owned));
+        synced.payload = payload.to_string();
+        self.write_synced(synced).await
     }
 
     fn api_failure(&self, err: &ApiError) -> Outcome {

@@ -21,6 +21,7 @@ pub mod secret;
 pub mod settle;
 pub mod stop;
 pub mod summary;
+pub mod unpatchable;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -17,6 +17,39 @@ pub struct Counters {
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
     pub adopted: AtomicU64,
+    /// Changed fields Partner Center does not let change (one per field and change).
+    pub not_updatable: AtomicU64,
+    /// Records left alone because their referral is closed in Partner Center.
+    pub closed_in_partner_center: AtomicU64,
+    /// The notices behind the two counts above, in the order they came.
+    pub notices: std::sync::Mutex<Vec<Notice>>,
+}
+
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    NotUpdatable,
+    ClosedInPartnerCenter,
+}
+
+impl NoticeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::NotUpdatable => "not_updatable",
+            NoticeKind::ClosedInPartnerCenter => "closed_in_partner_center",
+        }
+    }
+}
+
+/// A change that was not sent, and why: not a failure, the run goes on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub external_id: String,
+    /// The JSON Pointer of the field (`/name`); `connected:/…` for the connected referral's.
+    pub field: String,
+    pub reason: String,
 }
 
 /// Add one to a counter.
@@ -34,11 +67,15 @@ pub struct Summary {
     pub skipped: u64,
     pub failed: u64,
     pub adopted: u64,
+    pub not_updatable: u64,
+    pub closed_in_partner_center: u64,
     pub requests: u64,
     pub retries: u64,
     pub throttled: u64,
     pub elapsed_seconds: f64,
     pub requests_per_second: f64,
+    /// Every `not_updatable` and `closed_in_partner_center` notice of the run.
+    pub notices: Vec<Notice>,
 }
 
 impl Counters {
@@ -55,6 +92,8 @@ impl Counters {
             skipped: get(&self.skipped),
             failed: get(&self.failed),
             adopted: get(&self.adopted),
+            not_updatable: get(&self.not_updatable),
+            closed_in_partner_center: get(&self.closed_in_partner_center),
             requests,
             retries: get(&self.retries),
             throttled: get(&self.throttled),
@@ -64,6 +103,7 @@ impl Counters {
             } else {
                 0.0
             },
+            notices: self.notices.lock().map(|n| n.clone()).unwrap_or_default(),
         }
     }
 }
@@ -73,8 +113,8 @@ impl std::fmt::Display for Summary {
         write!(
             f,
             "rows: {}, created: {}, updated: {}, unchanged: {}, skipped: {}, failed: {}, \
-             adopted: {}, requests: {}, retries: {}, throttled: {}, elapsed: {:.1}s, \
-             rate: {:.2} req/s",
+             adopted: {}, not_updatable: {}, closed_in_partner_center: {}, requests: {}, \
+             retries: {}, throttled: {}, elapsed: {:.1}s, rate: {:.2} req/s",
             self.rows,
             self.created,
             self.updated,
@@ -82,6 +122,8 @@ impl std::fmt::Display for Summary {
             self.skipped,
             self.failed,
             self.adopted,
+            self.not_updatable,
+            self.closed_in_partner_center,
             self.requests,
             self.retries,
             self.throttled,

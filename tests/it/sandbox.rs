@@ -7,6 +7,7 @@ mod api;
 mod authority;
 mod behaviour;
 mod connections;
+mod contract;
 mod input;
 mod live_config;
 mod tenant_limits;

@@ -25,6 +25,7 @@
 mod adaptive;
 mod auth;
 mod chaos;
+mod contract;
 mod cosell_updates;
 mod device_flow;
 mod dry_run_retry;

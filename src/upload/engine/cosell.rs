@@ -13,6 +13,7 @@ use super::{Converged, Engine, Failure, Job, Outcome, synced_of};
 use crate::ledger::Step;
 use crate::upload::client::{ApiError, ApiReferral, Recovery};
 use crate::upload::diff::{diff, payload_hash};
+use crate::upload::unpatchable;
 
 /// Fields of the connected referral that are Microsoft's side to set, or fixed once it is
 /// made: never patched.
@@ -149,7 +150,21 @@ impl Engine {
         };
         let mut refreshed = false;
         loop {
-            let ops = diff(api.json(), &wanted);
+            if unpatchable::is_closed(api.json()) {
+                let etag = api.etag().map(str::to_owned);
+                return Ok(Converged { etag, sent: false });
+            }
+            // What Partner Center would refuse is reported (once, on the first comparison)
+            // and not sent.
+            let (ops, refused) = unpatchable::split(diff(api.json(), &wanted));
+            if !refreshed {
+                unpatchable::report_not_updatable(
+                    &self.counters,
+                    &job.record.external_id,
+                    &refused,
+                    true,
+                );
+            }
             if ops.is_empty() {
                 let etag = api.etag().map(str::to_owned);
                 return Ok(Converged { etag, sent: false });

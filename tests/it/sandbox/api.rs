@@ -221,7 +221,7 @@ async fn patch_applies_add_and_replace_with_etags() -> TestResult {
     let stale = sandbox
         .request(Method::PATCH, &url)
         .header("If-Match", text(&created["eTag"]))
-        .json(&json!([{"op": "replace", "path": "/name", "value": "x"}]))
+        .json(&json!([{"op": "replace", "path": "/details/notes", "value": "x"}]))
         .send()
         .await?;
     assert_eq!(stale.status().as_u16(), 412);
@@ -231,12 +231,12 @@ async fn patch_applies_add_and_replace_with_etags() -> TestResult {
     let represented = sandbox
         .request(Method::PATCH, &url)
         .header("Prefer", "return=representation")
-        .json(&json!([{"op": "replace", "path": "/name", "value": "Renamed"}]))
+        .json(&json!([{"op": "replace", "path": "/statusReason", "value": "Renamed"}]))
         .send()
         .await?;
     assert_eq!(represented.status().as_u16(), 200);
     let body: Value = represented.json().await?;
-    assert_eq!(body["name"], "Renamed");
+    assert_eq!(body["statusReason"], "Renamed");
     assert_ne!(body["eTag"], after["eTag"]);
 
     for bad in [
@@ -283,9 +283,11 @@ async fn status_transitions_follow_the_table() -> TestResult {
         .json(&reopen)
         .send()
         .await?;
-    assert_eq!(response.status().as_u16(), 400);
+    // A Closed referral takes no change at all (see contract.rs): 409, naming the status.
+    assert_eq!(response.status().as_u16(), 409);
     let body: Value = response.json().await?;
     assert_eq!(body["error"]["code"], "invalidRequest");
+    assert_eq!(body["error"]["target"], "status");
     Ok(())
 }
 

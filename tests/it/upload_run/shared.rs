@@ -124,14 +124,32 @@ fn a_row_that_starts_asking_for_help_becomes_shared_with_a_connected_referral() 
     let ran = ws.run(&mut ws.upload(peer.url(), &[]))?;
     ran.expect_code(0)?;
     peer.assert_exactly_once(&ws, &ids(&rows))?;
-    peer.assert_engagement(&ws, "OPP-0002")?;
     let record = ws.record("OPP-0002")?;
+    // The referral stays Independent (see below), so it is listed by its engagement.
+    let engagement = record.engagement_id.clone().unwrap_or_default();
+    let mut listed: Vec<String> = peer
+        .list(&format!("engagementId eq '{engagement}'"))?
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
+    listed.sort_unstable();
+    let mut expected = [
+        record.referral_id.clone().unwrap_or_default(),
+        record.connected_referral_id.clone().unwrap_or_default(),
+    ];
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
     let referral = peer.get(record.referral_id.as_deref().unwrap_or_default())?;
-    assert_eq!(referral["type"], "Shared", "{referral}");
+    // Partner Center does not let `type` change after creation: the change is reported, the
+    // consent (patchable) is sent.
+    assert_eq!(referral["type"], "Independent", "{referral}");
     assert_eq!(
         referral["consent"]["consentToShareReferralWithMicrosoftSellers"],
         true
     );
+    let summary = ws.summary()?;
+    assert_eq!(summary["not_updatable"], 1, "{summary}");
+    assert_eq!(summary["notices"][0]["field"], "/type", "{summary}");
     // Settled: the next run sends nothing.
     let requests = peer.stat("requests")?;
     ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
@@ -140,7 +158,7 @@ fn a_row_that_starts_asking_for_help_becomes_shared_with_a_connected_referral() 
 }
 
 #[test]
-fn a_change_to_the_connected_fields_reaches_the_connected_referral() -> TestResult {
+fn a_change_to_the_connected_fields_that_cannot_be_patched_is_reported_not_sent() -> TestResult {
     let peer = Peer::healthy()?;
     let mut rows = vec![Row::shared(1)];
     let ws = Workspace::with_rows(&rows)?;
@@ -152,10 +170,19 @@ fn a_change_to_the_connected_fields_reaches_the_connected_referral() -> TestResu
     ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
     let record = ws.record("OPP-0001")?;
     let connected = peer.get(record.connected_referral_id.as_deref().unwrap_or_default())?;
+    // `/inviteContext/notes` is not among the contract's patchable paths.
     assert_eq!(
         connected["inviteContext"]["notes"],
-        "Opportunity 1: Need licensing help"
+        "Opportunity 1: Need a demo"
     );
+    let summary = ws.summary()?;
+    assert_eq!(summary["not_updatable"], 1, "{summary}");
+    assert_eq!(
+        summary["notices"][0]["field"],
+        "connected:/inviteContext/notes"
+    );
+    ws.run(&mut ws.upload(peer.url(), &[]))?.expect_code(0)?;
+    assert_eq!(ws.summary()?["not_updatable"], 0);
     Ok(())
 }
 
