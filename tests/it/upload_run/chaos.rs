@@ -253,7 +253,8 @@ fn updates_through_lost_responses_and_a_kill_converge_on_the_export() -> TestRes
 }
 
 /// Every record of `rows` (all co-sell) as the API holds it: the partner's referral carries
-/// the row's notes, and the connected one carries them too, with the row's request for help.
+/// the row's notes and deal value, and the connected one carries them too, with the row's
+/// request for help.
 fn assert_both_referrals_hold(api: &Api, ws: &Workspace, rows: &[Row]) -> TestResult {
     let shared: HashMap<String, Value> = api
         .list("type eq 'Shared'")?
@@ -271,6 +272,9 @@ fn assert_both_referrals_hold(api: &Api, ws: &Workspace, rows: &[Row]) -> TestRe
             row.notes.as_str(),
             "{connected}"
         );
+        let amount: f64 = row.amount.parse()?;
+        assert_eq!(partner["details"]["dealValue"], amount, "{partner}");
+        assert_eq!(connected["details"]["dealValue"], amount, "{connected}");
         let help = format!("{}: {}", row.name, row.help);
         assert_eq!(connected["inviteContext"]["notes"], help, "{connected}");
     }
@@ -283,16 +287,18 @@ fn edited_co_sell_rows_under_lost_answers_and_a_kill_converge_on_both_referrals(
     let ws = Workspace::with_rows(&rows)?;
     let state = synced_on_a_state_file(&ws)?;
 
-    // Every row's notes change (both referrals carry them); every third row also asks for
-    // other help (only the connected referral carries that).
+    // Every row's notes change, and every third row's deal value: both referrals carry
+    // both, and both are patchable. (The request for help, which only the connected referral
+    // carries, is `/inviteContext/notes`: Partner Center refuses to patch it, so a change there
+    // is reported as not updatable rather than sent; see `upload_run::contract`.)
     let edited: Vec<Row> = rows
         .into_iter()
         .enumerate()
         .map(|(i, row)| Row {
             notes: format!("{} (second export)", row.notes),
-            help: match i % 3 {
-                0 => "Need licensing help".into(),
-                _ => row.help.clone(),
+            amount: match i % 3 {
+                0 => format!("{}5", row.amount),
+                _ => row.amount.clone(),
             },
             ..row
         })
