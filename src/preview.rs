@@ -31,7 +31,11 @@ pub fn lookup_overrides(specs: &[String]) -> Result<Vec<(String, PathBuf)>, Erro
 /// Load the mapping of a command, with its `--lookup NAME=PATH` overrides.
 pub fn load_mapping(path: &std::path::Path, lookups: &[String]) -> Result<Mapping, Error> {
     let overrides = lookup_overrides(lookups)?;
-    Ok(Mapping::load_with_lookups(path, &overrides)?)
+    let mapping = Mapping::load_with_lookups(path, &overrides)?;
+    for warning in mapping.warnings() {
+        tracing::warn!("{warning}");
+    }
+    Ok(mapping)
 }
 
 /// `check`: validate a mapping, and its columns against an input's header. A mapping checked

@@ -44,6 +44,8 @@ pub struct Mapping {
     pub(super) lookups: Vec<Lookup>,
     /// Target path → column label, to point Referral validation errors at a column.
     pub(super) labels: HashMap<String, Option<String>>,
+    /// What loads but deserves a look (values outside a fiscal year's table).
+    pub(super) warnings: Vec<Diagnostic>,
 }
 
 /// The loader's state while walking one file.
@@ -145,6 +147,11 @@ impl Mapping {
         } else {
             Err(Diagnostics(loader.diag.items))
         }
+    }
+
+    /// Warnings found while loading: the mapping works, but a value deserves a look.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
     }
 
     /// The mapping file.
@@ -368,6 +375,7 @@ impl Loader<'_> {
             filters,
             lookups: std::mem::take(&mut self.lookups),
             labels: std::mem::take(&mut self.labels),
+            warnings: std::mem::take(&mut self.diag.warnings),
         })
     }
 

@@ -144,6 +144,9 @@ impl Loader<'_> {
             };
             let message = format!("{}: {s:?} is not a valid value{hint}{list}", target.path);
             self.diag.at(span, message);
+        } else if let Some(warning) = crate::referral::sales_taxonomy::unknown_value_warning(path, s)
+        {
+            self.diag.warn(span, warning);
         }
     }
 
@@ -186,7 +189,9 @@ pub fn default_conversion(kind: Kind) -> Conversion {
             formats: default_datetime_formats(),
             tz: TimeZone::UTC,
         },
-        Kind::Str | Kind::Enum | Kind::Object(_) | Kind::Array(_) => Conversion::String,
+        Kind::Str | Kind::Enum | Kind::Known | Kind::Object(_) | Kind::Array(_) => {
+            Conversion::String
+        }
     }
 }
 
