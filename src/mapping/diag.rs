@@ -144,7 +144,8 @@ impl<'a> Collector<'a> {
     /// A warning at a span: the mapping still loads.
     pub fn warn(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
         let site = self.site(span);
-        self.warnings.push(Diagnostic::new(self.file, site, message));
+        self.warnings
+            .push(Diagnostic::new(self.file, site, message));
     }
 }
 

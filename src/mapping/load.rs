@@ -188,7 +188,8 @@ impl Mapping {
                      column {b} {second:?} match it; rename one of them",
                     input.display()
                 );
-                out.0.push(Diagnostic::new(&self.file, site.clone(), message));
+                out.0
+                    .push(Diagnostic::new(&self.file, site.clone(), message));
                 continue;
             }
             if headers.index_of(name).is_some() || null_navigation(headers, name) {

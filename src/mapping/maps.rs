@@ -144,7 +144,8 @@ impl Loader<'_> {
             };
             let message = format!("{}: {s:?} is not a valid value{hint}{list}", target.path);
             self.diag.at(span, message);
-        } else if let Some(warning) = crate::referral::sales_taxonomy::unknown_value_warning(path, s)
+        } else if let Some(warning) =
+            crate::referral::sales_taxonomy::unknown_value_warning(path, s)
         {
             self.diag.warn(span, warning);
         }

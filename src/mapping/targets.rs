@@ -99,7 +99,10 @@ const REQUIREMENTS: &[Field] = &[
     f("products", Kind::Array(TAG)),
     f("services", Kind::Array(TAG)),
     f("solutions", Kind::Array(SOLUTION)),
-    f("additionalRequirements", Kind::Object(ADDITIONAL_REQUIREMENTS)),
+    f(
+        "additionalRequirements",
+        Kind::Object(ADDITIONAL_REQUIREMENTS),
+    ),
 ];
 
 const DETAILS: &[Field] = &[

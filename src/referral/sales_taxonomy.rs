@@ -72,9 +72,15 @@ mod tests {
 
     #[test]
     fn known_and_unknown_values() {
-        assert_eq!(unknown_value_warning("customerMarketplaceIntent", "HaveNotDecided"), None);
+        assert_eq!(
+            unknown_value_warning("customerMarketplaceIntent", "HaveNotDecided"),
+            None
+        );
         let warning = unknown_value_warning("customerMarketplaceIntent", "Decided").expect("warns");
-        assert!(warning.contains("FY26") && warning.contains("HaveNotDecided"), "{warning}");
+        assert!(
+            warning.contains("FY26") && warning.contains("HaveNotDecided"),
+            "{warning}"
+        );
         assert!(
             unknown_value_warning(
                 "details.requirements.additionalRequirements.attributes[].id",
@@ -82,7 +88,11 @@ mod tests {
             )
             .is_some()
         );
-        assert_eq!(unknown_value_warning("solutionArea", "Anything"), None, "not published");
+        assert_eq!(
+            unknown_value_warning("solutionArea", "Anything"),
+            None,
+            "not published"
+        );
         assert_eq!(unknown_value_warning("name", "x"), None);
     }
 }

@@ -188,6 +188,10 @@ const CLIENT_FIELDS: &[&str] = &[
     "team",
     "inviteContext",
     "target",
+    "partnerRole",
+    "solutionArea",
+    "solutionPlay",
+    "customerMarketplaceIntent",
 ];
 
 /// Spell top-level field names as the wire does (`ExternalReferenceId` →
