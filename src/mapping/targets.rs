@@ -265,7 +265,8 @@ mod tests {
     fn resolves_case_insensitively_with_order() {
         let r = resolve(REFERRAL, &["customerprofile", "Address", "city"]).unwrap();
         assert_eq!(r.path(), "customerProfile.address.city");
-        assert_eq!(r.order, vec![8, 1, 2]);
+        let profile = REFERRAL.iter().position(|f| f.name == "customerProfile");
+        assert_eq!(r.order, vec![profile.unwrap(), 1, 2]);
         assert_eq!(r.kind, Kind::Str);
     }
 

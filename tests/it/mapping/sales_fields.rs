@@ -193,3 +193,23 @@ fn the_sandbox_binds_cosell_fields_in_any_case() -> TestResult {
     assert!(stored.get("SolutionArea").is_none(), "{stored}");
     Ok(())
 }
+
+#[test]
+fn a_literal_attributes_array_is_checked_element_by_element() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("literal.toml");
+    let literal = "details.requirements.additionalRequirements.attributes = { value = \
+                   [{ id = \"HaveNotDecided\", type = \"CustomerMarketplaceIntent\" }, \
+                   { id = \"Undecided\", type = \"CustomerMarketplaceIntent\" }] }";
+    let text_of = mapping_text("HaveNotDecided").replace(
+        "details.requirements.additionalRequirements.attributes = { column = \"Intent\", split = \";\", item = { type = \"CustomerMarketplaceIntent\" } }",
+        literal,
+    );
+    std::fs::write(&mapping, text_of).unwrap();
+    let out = run(&["check", "-m", arg(&mapping)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(":12:"), "{err}");
+    assert!(err.contains("\"Undecided\""), "{err}");
+    assert_eq!(err.matches("WARN").count(), 1, "only the unknown id: {err}");
+}
