@@ -13,9 +13,13 @@
 //!   (sent there as `details.requirements.additionalRequirements.attributes`
 //!   `[{"id": "HaveNotDecided", "type": "CustomerMarketplaceIntent"}]`).
 //! - `partnerRole`, `solutionArea`, `solutionPlay`: the enums are named ("Required for Services
-//!   co-sell referrals only") but their values are not published on the pages we could read;
-//!   the lists are empty, and an empty list means "not known": no warning for any value.
-//!   Fill them in here, with the year, when Microsoft publishes them.
+//!   co-sell referrals only") but their values are not published on the pages we could read
+//!   (learn.microsoft.com `partner-center/developer/referral-resources`, which carries the FY26
+//!   note, and `create-a-referral`, whose property table names the three enums and whose
+//!   example sets none of them; the 2023 swagger predates them). The lists are empty, and an
+//!   empty list means "not known": no warning for any value, since a warning on every value,
+//!   right or wrong, would teach users to ignore it. Fill them in here, with the year and the
+//!   page, when Microsoft publishes them; `../shared/spec/referrals-api.md` §14 lists the gap.
 
 /// The fiscal year the table describes.
 pub const VERSION: &str = "FY26";
