@@ -141,21 +141,29 @@ fn a_value_map_output_outside_the_table_is_a_warning_too() {
     );
 }
 
+/// A value outside the table warns on upload too, and is sent as written.
 #[test]
 fn upload_sends_the_cosell_fields_and_the_sandbox_echoes_them() -> TestResult {
     let (peer, ws) = (Peer::healthy()?, Workspace::new()?);
-    let (mapping, input) = files(&ws.path(""), "HaveNotDecided");
+    let (mapping, input) = files(&ws.path(""), "DecidedLastYear");
     let mut cmd = bare_command();
     cmd.args(["--quiet", "upload", "--mapping", arg(&mapping), arg(&input)]);
     cmd.args(["--api-url", peer.url(), "--rate", "1000", "--timeout", "5"]);
     cmd.arg("--ledger").arg(&ws.ledger);
     cmd.env("PARTNER_API_TOKEN", TOKEN);
-    ws.run(&mut cmd)?.expect_code(0)?;
+    let ran = ws.run(&mut cmd)?;
+    ran.expect_code(0)?;
+    let warned = format!("{}:13:39: customerMarketplaceIntent:", mapping.display());
+    assert!(ran.stderr.contains(&warned), "{}", ran.stderr);
     let listed = peer.outgoing()?;
     assert_eq!(listed.len(), 1, "{listed:?}");
     let id = listed[0]["id"].as_str().ok_or("a referral id")?;
     let stored = peer.get(id)?;
     for (path, value) in expected() {
+        let value = match path {
+            "/customerMarketplaceIntent" => json!("DecidedLastYear"),
+            _ => value,
+        };
         assert_eq!(stored.pointer(path), Some(&value), "{path} in {stored}");
     }
     Ok(())
