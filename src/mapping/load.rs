@@ -304,6 +304,13 @@ fn value_json(v: &toml_edit::Value) -> Value {
 }
 
 impl Loader<'_> {
+    /// The load warnings in file order (the checks find them section by section).
+    fn take_warnings(&mut self) -> Vec<Diagnostic> {
+        let mut warnings = std::mem::take(&mut self.diag.warnings);
+        warnings.sort_by_key(|w| (w.line, w.col));
+        warnings
+    }
+
     /// Intern a column reference, remembering where it was first written.
     pub fn column(&mut self, name: &str, span: Option<Range<usize>>) -> ColId {
         let key = crate::source::normalize_name(name);
@@ -376,7 +383,7 @@ impl Loader<'_> {
             filters,
             lookups: std::mem::take(&mut self.lookups),
             labels: std::mem::take(&mut self.labels),
-            warnings: std::mem::take(&mut self.diag.warnings),
+            warnings: self.take_warnings(),
         })
     }
 

@@ -221,3 +221,23 @@ fn a_literal_attributes_array_is_checked_element_by_element() {
     assert!(err.contains("\"Undecided\""), "{err}");
     assert_eq!(err.matches("WARN").count(), 1, "only the unknown id: {err}");
 }
+
+#[test]
+fn warnings_come_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("order.toml");
+    let text_of = format!(
+        "{}customerMarketplaceIntent = {{ column = \"Intent\", map = {{ \"open\" = \"Undecided\" }} }}\n\
+         details.requirements.additionalRequirements.attributes = {{ value = [{{ id = \"Maybe\", type = \"CustomerMarketplaceIntent\" }}] }}\n",
+        super::BASE
+    );
+    std::fs::write(&mapping, text_of).unwrap();
+    let out = run(&["check", "-m", arg(&mapping)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let (first, second) = (err.find("\"Undecided\""), err.find("\"Maybe\""));
+    assert!(
+        first.is_some() && second.is_some() && first < second,
+        "{err}"
+    );
+}
