@@ -31,7 +31,17 @@ pub fn lookup_overrides(specs: &[String]) -> Result<Vec<(String, PathBuf)>, Erro
 /// Load the mapping of a command, with its `--lookup NAME=PATH` overrides.
 pub fn load_mapping(path: &std::path::Path, lookups: &[String]) -> Result<Mapping, Error> {
     let overrides = lookup_overrides(lookups)?;
-    Ok(Mapping::load_with_lookups(path, &overrides)?)
+    let mapping = Mapping::load_with_lookups(path, &overrides)?;
+    log_warnings(&mapping);
+    Ok(mapping)
+}
+
+/// Log the mapping's load warnings (values outside the fiscal year's table): on stderr even
+/// with `--quiet`, as JSON lines with `--log-format json`.
+fn log_warnings(mapping: &Mapping) {
+    for warning in mapping.warnings() {
+        tracing::warn!("{warning}");
+    }
 }
 
 /// `check`: validate a mapping, and its columns against an input's header. A mapping checked
@@ -40,6 +50,7 @@ pub fn check_command(args: CheckArgs) -> Result<Exit, Error> {
     let Some(input) = &args.input else {
         let overrides = lookup_overrides(&args.lookup)?;
         let mapping = Mapping::load_without_data(&args.mapping, &overrides)?;
+        log_warnings(&mapping);
         let unread = mapping.unread_lookups();
         let note = match unread.as_slice() {
             [] => String::new(),

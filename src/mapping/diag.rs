@@ -104,6 +104,8 @@ pub struct Collector<'a> {
     file: &'a Path,
     text: &'a str,
     pub items: Vec<Diagnostic>,
+    /// Not errors: the mapping loads, and each is printed once (see `Mapping::warnings`).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Collector<'a> {
@@ -112,6 +114,7 @@ impl<'a> Collector<'a> {
             file,
             text,
             items: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -136,6 +139,13 @@ impl<'a> Collector<'a> {
     pub fn at(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
         let site = self.site(span);
         self.items.push(Diagnostic::new(self.file, site, message));
+    }
+
+    /// A warning at a span: the mapping still loads.
+    pub fn warn(&mut self, span: Option<Range<usize>>, message: impl Into<String>) {
+        let site = self.site(span);
+        self.warnings
+            .push(Diagnostic::new(self.file, site, message));
     }
 }
 

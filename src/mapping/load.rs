@@ -44,6 +44,8 @@ pub struct Mapping {
     pub(super) lookups: Vec<Lookup>,
     /// Target path → column label, to point Referral validation errors at a column.
     pub(super) labels: HashMap<String, Option<String>>,
+    /// What loads but deserves a look (values outside a fiscal year's table).
+    pub(super) warnings: Vec<Diagnostic>,
 }
 
 /// The loader's state while walking one file.
@@ -145,6 +147,11 @@ impl Mapping {
         } else {
             Err(Diagnostics(loader.diag.items))
         }
+    }
+
+    /// Warnings found while loading: the mapping works, but a value deserves a look.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
     }
 
     /// The mapping file.
@@ -297,6 +304,13 @@ fn value_json(v: &toml_edit::Value) -> Value {
 }
 
 impl Loader<'_> {
+    /// The load warnings in file order (the checks find them section by section).
+    fn take_warnings(&mut self) -> Vec<Diagnostic> {
+        let mut warnings = std::mem::take(&mut self.diag.warnings);
+        warnings.sort_by_key(|w| (w.line, w.col));
+        warnings
+    }
+
     /// Intern a column reference, remembering where it was first written.
     pub fn column(&mut self, name: &str, span: Option<Range<usize>>) -> ColId {
         let key = crate::source::normalize_name(name);
@@ -369,6 +383,7 @@ impl Loader<'_> {
             filters,
             lookups: std::mem::take(&mut self.lookups),
             labels: std::mem::take(&mut self.labels),
+            warnings: self.take_warnings(),
         })
     }
 

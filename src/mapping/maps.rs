@@ -127,14 +127,35 @@ impl Loader<'_> {
         target: &Target<'_>,
         span: Option<std::ops::Range<usize>>,
     ) {
-        let (Some(path), Value::String(s)) = (&target.enum_path, value) else {
+        let Some(path) = &target.enum_path else {
             return;
         };
+        match value {
+            Value::String(s) => self.check_enum_str(path, s, target, span),
+            // A literal array of `{ id, … }` elements at a split-array target: each id.
+            Value::Array(items) if path.ends_with(".id") => {
+                for s in items.iter().filter_map(|v| v.get("id")?.as_str()) {
+                    self.check_enum_str(path, s, target, span.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Check one string emitted at an enum target: an error outside the API's values, a
+    /// warning outside the fiscal year's table (`referral::sales_taxonomy`).
+    fn check_enum_str(
+        &mut self,
+        path: &str,
+        s: &str,
+        target: &Target<'_>,
+        span: Option<std::ops::Range<usize>>,
+    ) {
         if s.is_empty() {
             return;
         }
         if let Some(allowed) = super::eval::allowed_values(path)
-            && !allowed.contains(&s.as_str())
+            && !allowed.contains(&s)
         {
             let hint = did_you_mean(s, allowed);
             let list = if allowed.len() <= 25 {
@@ -144,6 +165,10 @@ impl Loader<'_> {
             };
             let message = format!("{}: {s:?} is not a valid value{hint}{list}", target.path);
             self.diag.at(span, message);
+        } else if let Some(warning) =
+            crate::referral::sales_taxonomy::unknown_value_warning(path, s)
+        {
+            self.diag.warn(span, warning);
         }
     }
 
@@ -186,7 +211,9 @@ pub fn default_conversion(kind: Kind) -> Conversion {
             formats: default_datetime_formats(),
             tz: TimeZone::UTC,
         },
-        Kind::Str | Kind::Enum | Kind::Object(_) | Kind::Array(_) => Conversion::String,
+        Kind::Str | Kind::Enum | Kind::Known | Kind::Object(_) | Kind::Array(_) => {
+            Conversion::String
+        }
     }
 }
 

@@ -139,7 +139,7 @@ fn object_schema(fields: &'static [Field]) -> Value {
                     { "$ref": "#/$defs/value" }
                 ]
             }),
-            Kind::Str | Kind::Enum | Kind::Number | Kind::Bool | Kind::DateTime => {
+            Kind::Str | Kind::Enum | Kind::Known | Kind::Number | Kind::Bool | Kind::DateTime => {
                 json!({ "$ref": "#/$defs/value" })
             }
         };

@@ -12,6 +12,9 @@ pub enum Kind {
     Str,
     /// A string out of a fixed set (checked against `referral::allowed_values`).
     Enum,
+    /// A string whose known values change every fiscal year (`referral::sales_taxonomy`):
+    /// a literal outside them is a warning at load, never an error.
+    Known,
     /// A JSON number.
     Number,
     /// A JSON bool.
@@ -85,11 +88,21 @@ const SOLUTION: &[Field] = &[
     f("type", Kind::Enum),
 ];
 
+/// An attribute of the additional requirements; the create example sends the customer's
+/// marketplace intent as one (`{"id": "HaveNotDecided", "type": "CustomerMarketplaceIntent"}`).
+const ATTRIBUTE: &[Field] = &[f("id", Kind::Known), f("type", Kind::Str)];
+
+const ADDITIONAL_REQUIREMENTS: &[Field] = &[f("attributes", Kind::Array(ATTRIBUTE))];
+
 const REQUIREMENTS: &[Field] = &[
     f("industries", Kind::Array(TAG)),
     f("products", Kind::Array(TAG)),
     f("services", Kind::Array(TAG)),
     f("solutions", Kind::Array(SOLUTION)),
+    f(
+        "additionalRequirements",
+        Kind::Object(ADDITIONAL_REQUIREMENTS),
+    ),
 ];
 
 const DETAILS: &[Field] = &[
@@ -125,6 +138,10 @@ pub const REFERRAL: &[Field] = &[
     f("substatus", Kind::Enum),
     f("statusReason", Kind::Str),
     f("salesStage", Kind::Str),
+    f("partnerRole", Kind::Known),
+    f("solutionArea", Kind::Known),
+    f("solutionPlay", Kind::Known),
+    f("customerMarketplaceIntent", Kind::Known),
     f("customerProfile", Kind::Object(CUSTOMER_PROFILE)),
     f("consent", Kind::Object(CONSENT)),
     f("details", Kind::Object(DETAILS)),
@@ -248,7 +265,8 @@ mod tests {
     fn resolves_case_insensitively_with_order() {
         let r = resolve(REFERRAL, &["customerprofile", "Address", "city"]).unwrap();
         assert_eq!(r.path(), "customerProfile.address.city");
-        assert_eq!(r.order, vec![8, 1, 2]);
+        let profile = REFERRAL.iter().position(|f| f.name == "customerProfile");
+        assert_eq!(r.order, vec![profile.unwrap(), 1, 2]);
         assert_eq!(r.kind, Kind::Str);
     }
 

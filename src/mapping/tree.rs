@@ -218,8 +218,8 @@ fn is_groups(item: &Item) -> bool {
             .is_some_and(|a| a.iter().all(|v| v.as_inline_table().is_some()) && !a.is_empty())
 }
 
-/// The `allowed_values` path of an enum leaf (`target[].type`), if the leaf is an enum or a
-/// split array of enum ids.
+/// The `allowed_values` (or `sales_taxonomy::known_values`) path of an enum leaf
+/// (`target[].type`), if the leaf is an enum or a split array of enum ids.
 fn enum_path(resolved: &targets::Resolved, path: &[&'static str]) -> Option<String> {
     let clean: Vec<&str> = path
         .iter()
@@ -243,9 +243,10 @@ fn enum_path(resolved: &targets::Resolved, path: &[&'static str]) -> Option<Stri
             _ => {}
         }
     }
+    let listed = |kind: Kind| matches!(kind, Kind::Enum | Kind::Known);
     match resolved.kind {
-        Kind::Enum => Some(joined),
-        Kind::Array(inner) if inner.iter().any(|f| f.name == "id" && f.kind == Kind::Enum) => {
+        Kind::Enum | Kind::Known => Some(joined),
+        Kind::Array(inner) if inner.iter().any(|f| f.name == "id" && listed(f.kind)) => {
             Some(format!("{joined}.id"))
         }
         _ => None,

@@ -17,6 +17,7 @@ mod currencies;
 mod deal;
 mod enums;
 mod model;
+pub mod sales_taxonomy;
 mod tables;
 mod taxonomy;
 mod validate;

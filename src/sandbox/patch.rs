@@ -207,8 +207,14 @@ fn apply_to_array(items: &mut Vec<Value>, last: &str, op: &Op) -> Result<(), Str
     Ok(())
 }
 
-/// Top-level fields the docs have and the swagger lacks.
-const EXTRA_TOP_LEVEL: [&str; 1] = ["customerMarketplaceIntent"];
+/// Top-level fields the docs have and the swagger lacks (the co-sell fields of the current
+/// create contract, see `referral::sales_taxonomy`).
+const EXTRA_TOP_LEVEL: [&str; 4] = [
+    "partnerRole",
+    "solutionArea",
+    "solutionPlay",
+    "customerMarketplaceIntent",
+];
 
 /// Spell top-level field names as the wire does (`ExternalReferenceId` →
 /// `externalReferenceId`): the service binds names without regard to case (spec §5), and the

@@ -15,6 +15,7 @@ mod formats;
 mod frames;
 mod load;
 mod props;
+mod sales_fields;
 
 /// The crate root.
 fn root() -> &'static Path {
