@@ -16,9 +16,9 @@
 //!   first estimate still carries the old window; the second volley comes within a second and
 //!   measures the new limit.
 //! - **Catch-up after a pause.** A server that refilled its bucket during a `Retry-After`
-//!   pause would waste that credit if the run went on just under the limit; the limiter lets
-//!   the pause's worth of requests go as a burst once the pause is over (nothing is ever sent
-//!   before it ends).
+//!   pause would waste that credit if the run went on just under the limit; after a cut to a
+//!   measured limit the limiter lets the pause's worth of requests go as a burst once the
+//!   pause is over (nothing is ever sent before it ends). A cut by half earns none.
 //! - **Probing.** After fifteen quiet seconds the rate rises by 1 %, 2 %, then 4 % every two
 //!   seconds, so that an estimate that came out low (workers that did not keep the server
 //!   busy for the whole window) or a raised limit is found again; the next 429 measures it.
@@ -174,6 +174,10 @@ impl Controller {
             _ => rate / 2.0,
         };
         let new_rate = target.clamp((rate / 2.0).max(self.config.floor), self.config.ceiling);
+        // Only a measured limit earns a catch-up: after a cut by half the server's limit is
+        // not known, and a burst sized by a rate still too high would empty its bucket at once
+        // and spoil the next measurement.
+        let measured = (new_rate - target).abs() < f64::EPSILON;
         let pause = pause.unwrap_or(Duration::ZERO);
         self.phase = Phase::Steady;
         self.probe_step = 0.01;
@@ -186,7 +190,11 @@ impl Controller {
         // The pause's worth of requests at the new rate, less the margin, as a burst after it
         // (the limiter takes one off for every throttled request of the volley: its retry
         // spends one of the tokens the server refilled).
-        let catch_up = (new_rate * pause.as_secs_f64() * self.config.margin).floor();
+        let catch_up = if measured {
+            (new_rate * pause.as_secs_f64() * self.config.margin).floor()
+        } else {
+            0.0
+        };
         Some(Cut {
             rate: new_rate,
             catch_up: catch_up.clamp(0.0, f64::from(u32::MAX)) as u32,
