@@ -7,10 +7,12 @@
 //!
 //! - **Slow start.** From a conservative rate it doubles every half second while the workers
 //!   keep the limiter busy, until the first 429.
-//! - **Estimate on a 429.** A server that throttles answers at most its limit, plus the burst
-//!   it let build up. Counting the answered requests since sending resumed after the last
-//!   pause, over that time plus the pause (the server's bucket refills while everyone waits),
-//!   gives the limit: `answered / (elapsed + pause)`. The new rate is just under that
+//! - **Estimate on a 429.** A 429 says the server's bucket is empty. Between two volleys of
+//!   429s (empty at both ends) the server answered its limit times the time between them,
+//!   pause included (its bucket refills while everyone waits, and the requests after the
+//!   pause spend that): `answered / elapsed` since the first 429 of the last volley. (Measured
+//!   from the end of the pause instead, with the pause added, it came out 12 % low: requests
+//!   in flight at the first 429 spend part of the refill.) The new rate is just under that
 //!   estimate, and never less than half the old rate per volley of 429s (a long quiet window
 //!   with few requests would otherwise underestimate). When the limit is lowered mid-run, the
 //!   first estimate still carries the old window; the second volley comes within a second and
@@ -78,10 +80,9 @@ pub struct Cut {
 pub struct Controller {
     config: AdaptiveConfig,
     phase: Phase,
-    /// When the current measuring window began (sending resumed after the last pause).
+    /// When the current measuring window began: the first permit, then the first 429 of the
+    /// last volley (the moment the server's bucket was empty).
     window_start: Option<Instant>,
-    /// The pause that preceded the window.
-    window_pause: Duration,
     /// Requests answered (not throttled) since `window_start`.
     answered: u64,
     /// Permits handed out since `last_change`.
@@ -101,7 +102,6 @@ impl Controller {
             config,
             phase: Phase::SlowStart,
             window_start: None,
-            window_pause: Duration::ZERO,
             answered: 0,
             sent: 0,
             last_change: None,
@@ -161,12 +161,11 @@ impl Controller {
         if self
             .last_cut
             .is_some_and(|cut| now.duration_since(cut) < VOLLEY)
-            || self.window_start.is_some_and(|start| now < start)
         {
             return None;
         }
         let estimate = self.window_start.and_then(|start| {
-            let span = now.saturating_duration_since(start) + self.window_pause;
+            let span = now.saturating_duration_since(start);
             (span >= Duration::from_millis(200)).then(|| self.answered as f64 / span.as_secs_f64())
         });
         let target = match estimate {
@@ -185,8 +184,7 @@ impl Controller {
         self.last_change = Some(now);
         self.sent = 0;
         self.answered = 0;
-        self.window_start = Some(now + pause);
-        self.window_pause = pause;
+        self.window_start = Some(now);
         // The pause's worth of requests at the new rate, less the margin, as a burst after it
         // (the limiter takes one off for every throttled request of the volley: its retry
         // spends one of the tokens the server refilled).
@@ -271,14 +269,14 @@ mod tests {
     }
 
     #[test]
-    fn a_window_after_a_pause_counts_the_pause() {
+    fn a_window_runs_from_one_volley_to_the_next_pause_included() {
         let start = Instant::now();
         let mut c = Controller::new(AdaptiveConfig::new(10.0, 1000.0));
         c.on_permit(start);
         let cut = c.on_throttled(at(start, 2000), 50.0, Some(Duration::from_secs(1)));
         assert!(cut.is_some());
-        // After the pause (ends at 3 s), 60 answered in 2 s: a bucket of 20 refilled during
-        // the pause plus 20/s.
+        // From the 429 at 2 s to the next at 5 s, 60 answered (none during the pause that
+        // ended at 3 s): a limit of 20/s.
         for i in 0..60 {
             c.on_answered(at(start, 3000 + i * 33), 30.0);
         }
