@@ -21,8 +21,8 @@
 //!   pause would waste that credit if the run went on just under the limit; after a cut to a
 //!   measured limit the limiter lets the pause's worth of requests go as a burst once the
 //!   pause is over (nothing is ever sent before it ends). A cut by half earns none.
-//! - **Probing.** After fifteen quiet seconds the rate rises by 1 %, 2 %, then 4 % every two
-//!   seconds, so that an estimate that came out low (workers that did not keep the server
+//! - **Probing.** After five quiet seconds the rate rises by 1 %, 2 %, then 4 % every
+//!   second, so that an estimate that came out low (workers that did not keep the server
 //!   busy for the whole window) or a raised limit is found again; the next 429 measures it.
 //!
 //! The controller is pure: time comes in as arguments, so it is tested without a clock.
@@ -55,8 +55,8 @@ impl AdaptiveConfig {
             ceiling,
             floor: (start / 32.0).clamp(0.05, start.max(0.05)),
             double_every: Duration::from_millis(500),
-            quiet_before_probe: Duration::from_secs(15),
-            probe_every: Duration::from_secs(2),
+            quiet_before_probe: Duration::from_secs(5),
+            probe_every: Duration::from_secs(1),
             margin: 0.99,
         }
     }
@@ -302,7 +302,7 @@ mod tests {
     }
 
     #[test]
-    fn steady_rate_probes_upward_after_fifteen_quiet_seconds() {
+    fn steady_rate_probes_upward_after_five_quiet_seconds() {
         let start = Instant::now();
         let mut c = Controller::new(AdaptiveConfig::new(10.0, 1000.0));
         c.on_permit(start);
@@ -311,10 +311,10 @@ mod tests {
             .expect("cut")
             .rate;
         assert_eq!(rate, 10.0);
-        run(&mut c, start, 1000, 15_900, &mut rate);
-        assert_eq!(rate, 10.0, "no probe before fifteen quiet seconds");
-        run(&mut c, start, 15_900, 22_500, &mut rate);
-        // 16 s: +1 %, 18 s: +2 %, 20 s: +4 %, 22 s: +4 % (the largest step).
+        run(&mut c, start, 1000, 5_900, &mut rate);
+        assert_eq!(rate, 10.0, "no probe before five quiet seconds");
+        run(&mut c, start, 5_900, 9_500, &mut rate);
+        // 6 s: +1 %, 7 s: +2 %, 8 s: +4 %, 9 s: +4 % (the largest step).
         let expected = 10.0 * 1.01 * 1.02 * 1.04 * 1.04;
         assert!((rate - expected).abs() < 0.01, "{rate} vs {expected}");
     }
