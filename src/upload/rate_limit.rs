@@ -201,15 +201,27 @@ impl RateLimiter {
         let now = Instant::now();
         let mut state = self.lock();
         let pause = retry_after.map(|after| after.min(MAX_HOLD));
-        if let Some(after) = pause {
-            hold(&mut state, now, after);
-        }
         let rate = state.rate;
-        let Some(cut) = state
+        let adaptive = state.adaptive.is_some();
+        let cut = state
             .adaptive
             .as_mut()
-            .and_then(|controller| controller.on_throttled(now, rate, pause))
-        else {
+            .and_then(|controller| controller.on_throttled(now, rate, pause));
+        if let Some(after) = pause {
+            // In adaptive mode the first 429 of a volley pauses every worker; the later ones
+            // (requests that were already in flight) only stretch that pause when they ask
+            // for clearly more. Their own retries still wait their `Retry-After`. Stretching
+            // everyone's pause by each of them let the server's bucket overflow while all
+            // waited, and the limit measured after it came out low.
+            let stretch_only = adaptive && cut.is_none();
+            let covered = state
+                .not_before
+                .is_some_and(|nb| now + after <= nb + Duration::from_secs(1));
+            if !(stretch_only && covered) {
+                hold(&mut state, now, after);
+            }
+        }
+        let Some(cut) = cut else {
             // Another 429 of the volley: its retry takes one of the catch-up requests.
             state.credit = state.credit.saturating_sub(1);
             return;

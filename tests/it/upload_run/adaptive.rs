@@ -21,17 +21,18 @@ fn adaptive_upload(ws: &Workspace, api_url: &str) -> std::process::Command {
 #[test]
 fn without_a_rate_the_upload_finds_the_limit_and_creates_everything_once() -> TestResult {
     let peer = Peer::start(SandboxConfig {
-        rate_limit: Some(RateLimit::parse("10/s")?),
+        // Below the conservative start (5/s), so the limit is met at the first requests
+        // however slowly this machine runs the uploader.
+        rate_limit: Some(RateLimit::parse("2/s")?),
         ..SandboxConfig::default()
     })?;
-    let rows = rows(60);
+    let rows = rows(20);
     let ws = Workspace::with_rows(&rows)?;
     let ran = ws.run(&mut adaptive_upload(&ws, peer.url()))?;
     ran.expect_code(0)?;
-    // Slow start passes 10/s within the first seconds, so the server's limit was met.
     assert!(peer.stat("throttled")? > 0, "{}", ws.summary()?);
     assert_eq!(ws.summary_count("failed")?, 0);
-    assert_eq!(ws.summary_count("created")?, 60);
+    assert_eq!(ws.summary_count("created")?, 20);
     peer.assert_exactly_once(&ws, &ids(&rows))?;
     Ok(())
 }
