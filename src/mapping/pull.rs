@@ -36,6 +36,29 @@ pub(super) struct PullColumn {
     /// The text when the value is empty (a missing or null path, an empty template).
     pub default: Option<String>,
     pub format: CellFormat,
+    /// Take the part of the text after (or before) the last occurrence of a separator.
+    pub part: Option<Part>,
+}
+
+/// A part of a value's text, around the last occurrence of a separator: the `Created On` of
+/// a sync key built as `{Topic} | {Created On}`.
+#[derive(Debug, Clone)]
+pub(super) enum Part {
+    AfterLast(String),
+    BeforeLast(String),
+}
+
+impl Part {
+    fn take(&self, text: &str) -> Result<String, String> {
+        let (sep, after) = match self {
+            Part::AfterLast(sep) => (sep, true),
+            Part::BeforeLast(sep) => (sep, false),
+        };
+        let (before, rest) = text
+            .rsplit_once(sep.as_str())
+            .ok_or_else(|| format!("{text:?} has no {sep:?} to split at"))?;
+        Ok(if after { rest } else { before }.to_string())
+    }
 }
 
 /// Where a column's value comes from.
@@ -123,6 +146,7 @@ impl PullColumns {
                 map: None,
                 default: None,
                 format: CellFormat::default(),
+                part: None,
             })
             .collect();
         PullColumns {
@@ -148,6 +172,13 @@ impl PullColumn {
         if is_empty(&value) {
             return Ok(self.default.clone().unwrap_or_default());
         }
+        let value = match &self.part {
+            Some(part) => Value::String(
+                part.take(&plain_text(&value).map_err(fail)?)
+                    .map_err(fail)?,
+            ),
+            None => value,
+        };
         let Some(map) = &self.map else {
             return self.format.write(&value).map_err(fail);
         };

@@ -10,7 +10,9 @@ use toml_edit::{Item, TableLike};
 
 use super::diag::Pos;
 use super::load::{Loader, item_span, to_json};
-use super::pull::{CellFormat, PathPiece, PullColumn, PullColumns, PullValue, RecordPath, Segment};
+use super::pull::{
+    CellFormat, Part, PathPiece, PullColumn, PullColumns, PullValue, RecordPath, Segment,
+};
 use super::spec::{Target, TemplatePart, did_you_mean, split_template};
 use super::targets::Kind;
 
@@ -28,6 +30,8 @@ const PULL_KEYS: &[&str] = &[
     "decimal_comma",
     "true",
     "false",
+    "after_last",
+    "before_last",
 ];
 
 /// The top-level members of a pull record: the referral as the API returns it, and `sync`.
@@ -190,6 +194,7 @@ impl Loader<'_> {
             map: None,
             default: None,
             format: CellFormat::default(),
+            part: None,
         };
         if let Some(text) = item.as_str() {
             column.value = PullValue::Path(self.record_path(text, item_span(item))?);
@@ -349,6 +354,7 @@ impl Loader<'_> {
         if let Some(item) = table.get("default") {
             column.default = self.literal_text(item);
         }
+        column.part = self.part(header, table);
         column.format = self.cell_format(header, table);
     }
 
@@ -370,6 +376,32 @@ impl Loader<'_> {
             return None;
         }
         self.value_map(item, target)
+    }
+
+    /// `after_last` or `before_last`: a non-empty separator, not both.
+    fn part(&mut self, header: &str, table: &dyn TableLike) -> Option<Part> {
+        let after = table.get("after_last");
+        let before = table.get("before_last");
+        let (item, make): (&Item, fn(String) -> Part) = match (after, before) {
+            (Some(a), Some(_)) => {
+                let message =
+                    format!("pull column {header:?}: has both `after_last` and `before_last`");
+                self.diag.at(item_span(a), message);
+                return None;
+            }
+            (Some(a), None) => (a, Part::AfterLast),
+            (None, Some(b)) => (b, Part::BeforeLast),
+            (None, None) => return None,
+        };
+        match item.as_str().filter(|s| !s.is_empty()) {
+            Some(sep) => Some(make(sep.to_string())),
+            None => {
+                let message =
+                    format!("pull column {header:?}: the separator must be a non-empty string");
+                self.diag.at(item_span(item), message);
+                None
+            }
+        }
     }
 
     fn cell_format(&mut self, header: &str, table: &dyn TableLike) -> CellFormat {

@@ -160,7 +160,9 @@ fn pull_column_schema() -> Value {
                     "decimals": { "type": "integer", "minimum": 0, "maximum": 10 },
                     "decimal_comma": { "type": "boolean" },
                     "true": { "type": "string" },
-                    "false": { "type": "string" }
+                    "false": { "type": "string" },
+                    "after_last": { "type": "string", "description": "Take the text after the last occurrence of this separator." },
+                    "before_last": { "type": "string", "description": "Take the text before the last occurrence of this separator." }
                 }
             }
         ]
