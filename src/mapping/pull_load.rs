@@ -325,8 +325,9 @@ impl Loader<'_> {
 
     /// `map`, `map_default`, `default` and the cell format of a column.
     fn pull_options(&mut self, header: &str, table: &dyn TableLike, column: &mut PullColumn) {
+        let label = format!("pull column {header:?}");
         let target = Target {
-            path: header,
+            path: &label,
             kind: Kind::Str,
             enum_path: None,
         };
@@ -368,8 +369,8 @@ impl Loader<'_> {
             && !self.tables.contains_key(name)
         {
             let message = format!(
-                "pull column {:?}: the built-in `{name}` table maps names to codes; a pull file \
-                 already has the codes (name a [tables] map to write the CRM's names)",
+                "{}: the built-in `{name}` table maps names to codes; a pull file already has \
+                 the codes (name a [tables] map to write the CRM's names)",
                 target.path
             );
             self.diag.at(item_span(item), message);
