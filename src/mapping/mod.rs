@@ -18,6 +18,7 @@ mod out;
 mod outcome;
 mod pull;
 mod pull_load;
+mod pull_paths;
 mod render;
 mod schema;
 mod sections;

@@ -138,7 +138,7 @@ impl PullColumns {
     /// The columns of a pull without a mapping: the referral's keys, status and deal in the
     /// API's own names, and the customer and contact of inbound referrals.
     pub fn standard() -> PullColumns {
-        let columns = super::pull_load::STANDARD
+        let columns = super::pull_paths::STANDARD
             .iter()
             .map(|(header, path)| PullColumn {
                 header: (*header).to_string(),
@@ -213,7 +213,7 @@ impl RecordPath {
     fn standard(text: &str) -> RecordPath {
         RecordPath {
             text: text.to_string(),
-            segments: super::pull_load::parse_path(text).unwrap_or_default(),
+            segments: super::pull_paths::parse_path(text).unwrap_or_default(),
         }
     }
 
