@@ -332,3 +332,17 @@ fn other_pull_problems_are_all_reported_in_one_run() {
         ],
     );
 }
+
+#[test]
+fn the_mapping_schema_knows_the_pull_section() {
+    let schema = referral_sync::mapping::json_schema();
+    let pull = &schema["properties"]["pull"];
+    assert!(pull["properties"]["inbound"].is_object(), "{pull}");
+    let column = &schema["$defs"]["pullColumn"]["oneOf"][2]["properties"];
+    let keys: Vec<&String> = column.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 14, "every option of a pull column: {keys:?}");
+    assert!(
+        column["after_last"].is_object() && column["map"].is_object(),
+        "{keys:?}"
+    );
+}

@@ -268,3 +268,23 @@ fn every_shipped_mapping_writes_inbound_referrals_as_new_records() {
         assert!(text.contains("7200.5"), "{name}: the deal value: {text}");
     }
 }
+
+#[test]
+fn template_pull_file_reads_back_through_its_decimal_comma_and_prefixed_key() {
+    let path = super::root().join("mappings/template.toml");
+    let mapping = Mapping::load(&path).unwrap_or_else(|d| panic!("{d}"));
+    let sent = [
+        ("CRM-OPP-7", "Closed", "Won", json!(18500)),
+        ("CRM-OPP-8", "Active", "Accepted", json!(99.5)),
+    ];
+    let (_dir, file) = temp("pull.csv");
+    let rows = round_trip(&mapping, &sent, &file);
+    assert_eq!(column(&file, "Amount"), ["18500,00", "99,50"]);
+    assert_eq!(
+        rows,
+        [
+            back("CRM-OPP-7", "Closed", "Won", json!(18500)),
+            back("CRM-OPP-8", "New", "Pending", json!(99.5)),
+        ]
+    );
+}
