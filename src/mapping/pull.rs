@@ -265,12 +265,19 @@ impl CellFormat {
     }
 }
 
-/// A UTC ISO-8601 date-time of the API in a CRM's date format, in the CRM's time zone.
+/// A UTC ISO-8601 date-time of the API in a CRM's date format, in the CRM's time zone. A
+/// date-time without an offset, or a bare date, is taken as UTC.
 fn date_text(text: &str, format: &str, tz: &TimeZone) -> Result<String, String> {
-    let ts: Timestamp = text.trim().parse().map_err(|_| {
-        format!("{text:?} is not a date-time (expected ISO 8601, e.g. 2026-03-31T00:00:00Z)")
-    })?;
-    let zoned = ts.to_zoned_datetime(tz.clone());
+    let text = text.trim();
+    let utc = |civil: jiff::civil::DateTime| civil.to_zoned_datetime(TimeZone::UTC).ok();
+    let instant = text
+        .parse::<Timestamp>()
+        .ok()
+        .or_else(|| utc(text.parse::<jiff::civil::DateTime>().ok()?).map(|z| z.timestamp()))
+        .ok_or_else(|| {
+            format!("{text:?} is not a date-time (expected ISO 8601, e.g. 2026-03-31T00:00:00Z)")
+        })?;
+    let zoned = instant.to_zoned_datetime(tz.clone());
     jiff::fmt::strtime::format(format, &zoned).map_err(|e| format!("cannot format {text:?}: {e}"))
 }
 

@@ -142,6 +142,11 @@ Consent = { path = "consent.consentToContact", true = "Yes", false = "No" }
     );
     rec["details"]["dealValue"] = json!(7200.5);
     assert_eq!(columns.row(&rec).unwrap()[0], "7200.5");
+    // A date-time without an offset, or a bare date, is UTC.
+    for text in ["2027-01-15", "2027-01-15T00:00:00"] {
+        rec["details"]["closingDateTime"] = json!(text);
+        assert_eq!(columns.row(&rec).unwrap()[4], "01/15/2027", "{text}");
+    }
 }
 
 #[test]
