@@ -266,12 +266,10 @@ impl Loader<'_> {
         item: &Item,
         target: &Target<'_>,
     ) -> Option<std::sync::Arc<super::compiled::ValueMap>> {
-        if let Some(name @ ("country" | "currency")) = item.as_str()
-            && !self.tables.contains_key(name)
-        {
+        if let Some(name @ ("country" | "currency")) = item.as_str() {
             let message = format!(
                 "{}: the built-in `{name}` table maps names to codes; a pull file already has \
-                 the codes (name a [tables] map to write the CRM's names)",
+                 the codes (write the CRM's names with a [tables] map of another name)",
                 target.path
             );
             self.diag.at(item_span(item), message);
