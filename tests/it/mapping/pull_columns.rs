@@ -351,3 +351,15 @@ fn the_mapping_schema_knows_the_pull_section() {
         "{keys:?}"
     );
 }
+
+#[test]
+fn a_builtin_table_name_is_refused_even_when_tables_has_one_of_that_name() {
+    let d = diagnostics(&format!(
+        "{BASE}[tables.currency]\nvalues = {{ USD = \"US Dollar\" }}\n[pull]\nC = {{ path = \"details.currency\", map = \"currency\" }}\n"
+    ));
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(
+        d[0].starts_with("bad.toml:13:40: pull column \"C\": the built-in `currency` table"),
+        "{d:?}"
+    );
+}
