@@ -16,7 +16,7 @@ use crate::Error;
 use crate::admin::api_error;
 use crate::cli::ApiArgs;
 use crate::ledger::{Ledger, Stored};
-use crate::upload::client::{ApiClient, ApiError, ApiReferral};
+use crate::api::{ApiClient, ApiError, ApiReferral};
 
 /// How far before the watermark an incremental listing starts.
 pub const OVERLAP: SignedDuration = SignedDuration::from_mins(5);
