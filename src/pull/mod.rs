@@ -11,16 +11,18 @@ pub mod mirror;
 pub mod record;
 pub mod write;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use self::mirror::{Refreshed, api_key, refresh_full, refresh_incremental};
 use self::record::Context;
-use self::write::{Columns, Format, Table};
+use self::write::Format;
 use crate::admin::with_api;
 use crate::cli::PullArgs;
 use crate::ledger::{self, Delivered, Ledger, LedgerError, MirrorRow};
+use crate::mapping::PullColumns;
 use crate::output_file::{Writes, check_writable};
 use crate::{Error, Exit};
 
@@ -91,21 +93,26 @@ pub fn pull_command(args: PullArgs) -> Result<Exit, Error> {
     let (inbound, ours): (Vec<&MirrorRow>, Vec<&MirrorRow>) = rows
         .iter()
         .partition(|row| outputs.inbound.is_some() && context.is_inbound(row));
-    let records = |rows: &[&MirrorRow]| -> Vec<Value> {
-        rows.iter()
-            .map(|row| record::build(row, &context))
-            .collect()
-    };
-    deliver(&outputs.output, &columns, &records(&ours))?;
+    let mut delivered = deliver(&outputs.output, &columns, &ours, &context)?;
     if let Some(inbound_file) = &outputs.inbound {
-        deliver(inbound_file, &columns, &records(&inbound))?;
+        delivered.merge(deliver(
+            inbound_file,
+            columns.inbound(),
+            &inbound,
+            &context,
+        )?);
     }
-    ledger.mirror_mark_delivered(&api, &delivered(&rows))?;
-    let incoming = rows.iter().filter(|row| context.is_inbound(row)).count();
+    ledger.mirror_mark_delivered(&api, &delivered.rows)?;
+    let incoming = delivered.inbound;
     crate::console::note(format_args!(
-        "pull: {} changed: {} ours, {incoming} inbound; {} referrals listed ({}), {requests} requests",
-        rows.len(),
-        rows.len() - incoming,
+        "pull: {} changed: {} ours, {incoming} inbound{}; {} referrals listed ({}), {requests} \
+         requests",
+        delivered.rows.len(),
+        delivered.rows.len() - incoming,
+        match delivered.failed {
+            0 => String::new(),
+            n => format!("; {n} not delivered (their cells could not be written, see above)"),
+        },
         refreshed.listed,
         if refreshed.full {
             "full listing"
@@ -113,17 +120,26 @@ pub fn pull_command(args: PullArgs) -> Result<Exit, Error> {
             "since the watermark"
         },
     ));
-    Ok(Exit::Success)
+    Ok(match delivered.failed {
+        0 => Exit::Success,
+        _ => Exit::Partial,
+    })
 }
 
-/// The columns of the files: the mapping's `[pull]` columns with `--mapping`, else the
+/// The columns of the files: the mapping's `[pull]` section with `--mapping`, else the
 /// standard ones. The mapping is loaded (and every problem of it reported) before the ledger
 /// is opened.
-fn columns(mapping: Option<&Path>, lookups: &[String]) -> Result<Columns, Error> {
-    if let Some(path) = mapping {
-        crate::preview::load_mapping(path, lookups)?;
-    }
-    Ok(Columns::standard())
+fn columns(mapping: Option<&Path>, lookups: &[String]) -> Result<PullColumns, Error> {
+    let Some(path) = mapping else {
+        return Ok(PullColumns::standard());
+    };
+    let mapping = crate::preview::load_mapping(path, lookups)?;
+    mapping.pull_columns().cloned().ok_or_else(|| {
+        Error::usage(format!(
+            "--mapping {}: the mapping has no [pull] section to name the pull file's columns",
+            path.display()
+        ))
+    })
 }
 
 /// Refresh the mirror (incrementally, or fully with `--full`): what it did and the requests
@@ -143,23 +159,55 @@ fn refresh(args: &PullArgs, ledger: &mut Ledger, api: &str) -> Result<(Refreshed
     })
 }
 
-/// Write one file of records.
-fn deliver(
-    (path, format): &(PathBuf, Format),
-    columns: &Columns,
-    records: &[Value],
-) -> Result<(), Error> {
-    let table: Table = write::render(columns, records);
-    write::write_file(path, *format, &table)
+/// What the files of one pull carried.
+#[derive(Debug, Default)]
+struct Carried {
+    rows: Vec<Delivered>,
+    /// Of them, inbound referrals.
+    inbound: usize,
+    /// Records left out: a cell could not be written.
+    failed: usize,
 }
 
-/// What the files carried: each row's eTag and JSON as listed.
-fn delivered(rows: &[MirrorRow]) -> Vec<Delivered> {
-    rows.iter()
-        .map(|row| Delivered {
-            referral_id: row.referral_id.clone(),
-            etag: row.etag.clone(),
-            json: row.json.clone(),
-        })
-        .collect()
+impl Carried {
+    fn merge(&mut self, other: Carried) {
+        self.rows.extend(other.rows);
+        self.inbound += other.inbound;
+        self.failed += other.failed;
+    }
+}
+
+/// Write one file of `rows` as pull records; what it carried (each row's eTag and JSON as
+/// listed). A record with a cell that cannot be written is reported and stays undelivered.
+fn deliver(
+    (path, format): &(PathBuf, Format),
+    columns: &PullColumns,
+    rows: &[&MirrorRow],
+    context: &Context,
+) -> Result<Carried, Error> {
+    let records: Vec<Value> = rows.iter().map(|row| record::build(row, context)).collect();
+    let (table, failed) = write::render(columns, &records);
+    write::write_file(path, *format, &table)?;
+    for (_, err) in &failed {
+        crate::console::note(format_args!("pull: {}: {err}", path.display()));
+    }
+    let left_out: HashSet<usize> = failed.iter().map(|(index, _)| *index).collect();
+    let carried: Vec<&MirrorRow> = rows
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| !left_out.contains(index))
+        .map(|(_, row)| *row)
+        .collect();
+    Ok(Carried {
+        inbound: carried.iter().filter(|row| context.is_inbound(row)).count(),
+        rows: carried
+            .iter()
+            .map(|row| Delivered {
+                referral_id: row.referral_id.clone(),
+                etag: row.etag.clone(),
+                json: row.json.clone(),
+            })
+            .collect(),
+        failed: failed.len(),
+    })
 }

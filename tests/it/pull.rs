@@ -2,6 +2,7 @@
 //! pulls by the real binary against a sandbox process (first delivery, changes, nothing
 //! changed, SIGKILL at random points, an older ledger, bad flags).
 
+mod columns;
 mod kill;
 mod ledger_mirror;
 mod pulls;

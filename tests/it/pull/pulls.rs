@@ -30,8 +30,13 @@ pub fn pull(ws: &Workspace, output: &str, extra: &[&str]) -> TestResult<std::pro
     ws.admin(&args)
 }
 
-/// The rows of a pull CSV file.
+/// The rows of a pull CSV file, by referralId.
 pub fn csv_rows(ws: &Workspace, name: &str) -> TestResult<Rows> {
+    csv_rows_by(ws, name, "referralId")
+}
+
+/// The rows of a CSV file as header → cell maps, by the cell of column `key`.
+pub fn csv_rows_by(ws: &Workspace, name: &str, key: &str) -> TestResult<Rows> {
     let mut reader = csv::Reader::from_path(ws.path(name))?;
     let headers: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
     let mut rows = Rows::new();
@@ -42,13 +47,13 @@ pub fn csv_rows(ws: &Workspace, name: &str) -> TestResult<Rows> {
             .cloned()
             .zip(record.iter().map(str::to_owned))
             .collect();
-        rows.insert(row["referralId"].clone(), row);
+        rows.insert(row[key].clone(), row);
     }
     Ok(rows)
 }
 
 /// A workspace with [`FIRST`] uploaded.
-fn uploaded() -> TestResult<Workspace> {
+pub fn uploaded() -> TestResult<Workspace> {
     let ws = Workspace::new(&[])?;
     ws.write_export(&FIRST)?;
     expect_code(&ws.upload()?, 0)?;
