@@ -9,6 +9,8 @@
 //! referrals of one listing and the new watermark are stored in one transaction, so a kill
 //! mid-listing leaves the mirror as it was.
 
+use std::collections::HashMap;
+
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
@@ -91,7 +93,7 @@ fn store(
     full: bool,
 ) -> Result<Refreshed, Error> {
     let through = listed.iter().filter_map(updated_of).max();
-    let json: Vec<Value> = listed.iter().map(|r| r.json().clone()).collect();
+    let json = newest_by_id(listed);
     let stored = ledger.mirror_store(api, &json, through, full)?;
     tracing::info!(
         listed = listed.len(),
@@ -105,6 +107,21 @@ fn store(
     })
 }
 
+/// The listing with each id once, its newest version kept (a referral that changed while
+/// the listing was paged can be served twice), in listing order.
+fn newest_by_id(listed: &[ApiReferral]) -> Vec<Value> {
+    let mut newest: HashMap<&str, usize> = HashMap::new();
+    for (index, referral) in listed.iter().enumerate() {
+        let kept = newest.entry(referral.id()).or_insert(index);
+        if updated_of(referral) >= updated_of(&listed[*kept]) {
+            *kept = index;
+        }
+    }
+    let mut keep: Vec<usize> = newest.into_values().collect();
+    keep.sort_unstable();
+    keep.into_iter().map(|i| listed[i].json().clone()).collect()
+}
+
 /// A referral's `updatedDateTime`, when it has a readable one.
 fn updated_of(referral: &ApiReferral) -> Option<Timestamp> {
     referral
@@ -112,4 +129,31 @@ fn updated_of(referral: &ApiReferral) -> Option<Timestamp> {
         .get("updatedDateTime")
         .and_then(Value::as_str)
         .and_then(|text| text.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn listed(id: &str, etag: &str, updated: &str) -> ApiReferral {
+        let json = json!({"id": id, "eTag": etag, "updatedDateTime": updated});
+        ApiReferral::from_json(json).expect("referral")
+    }
+
+    #[test]
+    fn a_referral_served_twice_is_stored_in_its_newest_version() {
+        let listing = [
+            listed("a", "1", "2026-01-01T00:00:00Z"),
+            listed("b", "1", "2026-01-01T00:00:01Z"),
+            listed("a", "2", "2026-01-01T00:00:02Z"),
+            listed("b", "0", "2025-12-31T00:00:00Z"),
+        ];
+        let kept: Vec<(Value, Value)> = newest_by_id(&listing)
+            .into_iter()
+            .map(|j| (j["id"].clone(), j["eTag"].clone()))
+            .collect();
+        assert_eq!(kept, [(json!("b"), json!("1")), (json!("a"), json!("2"))]);
+    }
 }

@@ -103,23 +103,7 @@ pub fn pull_command(args: PullArgs) -> Result<Exit, Error> {
         )?);
     }
     ledger.mirror_mark_delivered(&api, &delivered.rows)?;
-    let incoming = delivered.inbound;
-    crate::console::note(format_args!(
-        "pull: {} changed: {} ours, {incoming} inbound{}; {} referrals listed ({}), {requests} \
-         requests",
-        delivered.rows.len(),
-        delivered.rows.len() - incoming,
-        match delivered.failed {
-            0 => String::new(),
-            n => format!("; {n} not delivered (their cells could not be written, see above)"),
-        },
-        refreshed.listed,
-        if refreshed.full {
-            "full listing"
-        } else {
-            "since the watermark"
-        },
-    ));
+    crate::console::note(summary(&delivered, &refreshed, requests));
     Ok(match delivered.failed {
         0 => Exit::Success,
         _ => Exit::Partial,
@@ -157,6 +141,27 @@ fn refresh(args: &PullArgs, ledger: &mut Ledger, api: &str) -> Result<(Refreshed
             .load(std::sync::atomic::Ordering::Relaxed);
         Ok((refreshed, requests))
     })
+}
+
+/// The line that ends a pull on stderr.
+fn summary(carried: &Carried, refreshed: &Refreshed, requests: u64) -> String {
+    let failed = match carried.failed {
+        0 => String::new(),
+        n => format!("; {n} not delivered (a cell could not be written, see above)"),
+    };
+    let listing = match refreshed.full {
+        true => "full listing",
+        false => "since the watermark",
+    };
+    let plural = if requests == 1 { "" } else { "s" };
+    format!(
+        "pull: {} changed: {} ours, {} inbound{failed}; {} referrals listed ({listing}), \
+         {requests} request{plural}",
+        carried.rows.len(),
+        carried.rows.len() - carried.inbound,
+        carried.inbound,
+        refreshed.listed,
+    )
 }
 
 /// What the files of one pull carried.
