@@ -45,11 +45,11 @@ impl Context {
     }
 
     /// Whether `row` is a referral shared with the partner that the CRM does not know yet:
-    /// Incoming, and neither it nor the other side of its engagement is a ledger record (a
-    /// co-sell record's connected referral is Incoming too, but it is the CRM's own deal).
+    /// Incoming, and neither it nor the other side of its engagement is the referral of a ledger
+    /// record (a co-sell record's connected referral is Incoming too, but it is the CRM's own
+    /// deal). An externalReferenceId alone does not make it known: the sharer may set one.
     pub fn is_inbound(&self, row: &MirrorRow) -> bool {
-        let known =
-            |r: &MirrorRow| r.external_id.is_some() || self.records.contains_key(&r.referral_id);
+        let known = |r: &MirrorRow| self.records.contains_key(&r.referral_id);
         row.direction.as_deref() == Some("Incoming")
             && !known(row)
             && !self.connected(row).is_some_and(known)
