@@ -7,6 +7,7 @@
 
 mod cron;
 mod join;
+mod listing;
 mod reconcile;
 mod repair;
 mod spreadsheet_cells;
