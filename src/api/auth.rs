@@ -141,6 +141,39 @@ pub enum AuthError {
     StaticRejected,
 }
 
+impl AuthError {
+    /// The same error with every known secret cut out of what the server wrote into it.
+    pub fn redacted(self, secrets: &KnownSecrets) -> AuthError {
+        match self {
+            AuthError::Refused {
+                url,
+                code,
+                description,
+            } => AuthError::Refused {
+                url,
+                code: secrets.redact(&code),
+                description: secrets.redact(&description),
+            },
+            AuthError::Rejected {
+                url,
+                status,
+                code,
+                description,
+            } => AuthError::Rejected {
+                url,
+                status,
+                code: secrets.redact(&code),
+                description: secrets.redact(&description),
+            },
+            AuthError::Decode { url, message } => AuthError::Decode {
+                url,
+                message: secrets.redact(&message),
+            },
+            other => other,
+        }
+    }
+}
+
 /// OAuth settings, validated enough to pick a grant.
 #[derive(Debug, Clone)]
 pub struct OAuthSettings {
@@ -233,9 +266,8 @@ impl TokenSource {
 
     /// The user signed in to the credentials file at `path`.
     pub fn signed_in(path: &Path, timeout: Duration) -> Result<Self, AuthError> {
-        let (delegated, refresh_token) = Delegated::open_with(path, timeout)?;
         let secrets = KnownSecrets::default();
-        secrets.add(&refresh_token);
+        let delegated = Delegated::open_with(path, timeout, secrets.clone())?;
         Ok(TokenSource {
             inner: Arc::new(Inner::Delegated(Box::new(delegated))),
             secrets,
