@@ -80,7 +80,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare the export, the ledger and the API, and report every difference.
     ///
-    /// Lists every referral of the API (all pages) and finds: records in the export never
+    /// Lists every referral of the API (in concurrent ranges of updatedDateTime, at the rate
+    /// limit; --full always does) and finds: records in the export never
     /// synced; records changed in the CRM since their sync; ledger records missing from the
     /// API; orphans (partner referrals with an exported externalReferenceId the ledger lacks;
     /// --adopt records them, under the ledger's lock); status drift (closed on one side, open
@@ -423,6 +424,12 @@ pub struct ReconcileArgs {
     /// `NAME=PATH` (e.g. `--lookup account=Account.csv`); repeatable.
     #[arg(long, value_name = "NAME=PATH")]
     pub lookup: Vec<String>,
+    /// List every referral of the API (in concurrent ranges, at the rate limit).
+    #[arg(long)]
+    pub full: bool,
+    /// With --full: list one page after another, as before ranges (for comparison).
+    #[arg(long, hide = true, requires = "full")]
+    pub sequential: bool,
 }
 
 #[derive(Debug, Args)]
