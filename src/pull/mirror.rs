@@ -1,0 +1,115 @@
+//! Mirror refresh: list what changed on the API since the mirror's watermark and store it in
+//! the ledger's mirror.
+//!
+//! An incremental refresh lists `$filter=updatedDateTime ge '<watermark − 5 min>'` ordered by
+//! `updatedDateTime asc`, every page, through the project's client (its pacing and retries).
+//! The overlap takes in writes whose clocks lag and ties at the watermark; whatever it lists
+//! again carries the eTag the mirror has and is left alone. A mirror with no watermark yet is
+//! filled by a full listing, and so is one whose server refuses the filter (HTTP 400). The
+//! referrals of one listing and the new watermark are stored in one transaction, so a kill
+//! mid-listing leaves the mirror as it was.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use crate::Error;
+use crate::admin::api_error;
+use crate::cli::ApiArgs;
+use crate::ledger::{Ledger, Stored};
+use crate::api::{ApiClient, ApiError, ApiReferral};
+
+/// How far before the watermark an incremental listing starts.
+pub const OVERLAP: SignedDuration = SignedDuration::from_mins(5);
+
+/// The order every refresh lists in.
+const ORDER: &str = "updatedDateTime asc";
+
+/// What one refresh did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Referrals listed.
+    pub listed: u64,
+    /// What the mirror made of them.
+    pub stored: Stored,
+    /// Whether it was a listing of every referral.
+    pub full: bool,
+}
+
+/// The name the mirror keeps an API's rows under: `sandbox` for the embedded sandbox (a new
+/// port every run, the same referrals), else the base URL without a trailing slash.
+pub fn api_key(args: &ApiArgs) -> String {
+    match args.sandbox {
+        true => "sandbox".to_owned(),
+        false => args.api_url.trim_end_matches('/').to_owned(),
+    }
+}
+
+/// List what changed since the watermark of `api` and store it; a full listing when there is
+/// no watermark yet.
+pub async fn refresh_incremental(
+    client: &ApiClient,
+    ledger: &mut Ledger,
+    api: &str,
+) -> Result<Refreshed, Error> {
+    let Some(through) = ledger.mirror_watermark(api)?.updated_through else {
+        return refresh_full(client, ledger, api).await;
+    };
+    let since = through.saturating_sub(OVERLAP).unwrap_or(through);
+    let filter = format!("updatedDateTime ge '{since:.0}'");
+    tracing::info!(%since, "listing the referrals changed since the mirror's watermark");
+    match client.list_all(Some(&filter), Some(ORDER)).await {
+        Ok(listed) => store(ledger, api, &listed, false),
+        Err(ApiError::Http { status: 400, .. }) => {
+            tracing::warn!(
+                "the API rejects $filter on updatedDateTime; listing every referral instead"
+            );
+            refresh_full(client, ledger, api).await
+        }
+        Err(err) => Err(api_error(err)),
+    }
+}
+
+/// List every referral and store it.
+pub async fn refresh_full(
+    client: &ApiClient,
+    ledger: &mut Ledger,
+    api: &str,
+) -> Result<Refreshed, Error> {
+    tracing::info!("listing every referral into the mirror");
+    let listed = client
+        .list_all(None, Some(ORDER))
+        .await
+        .map_err(api_error)?;
+    store(ledger, api, &listed, true)
+}
+
+/// Store one listing and advance the watermark to its greatest `updatedDateTime`.
+fn store(
+    ledger: &mut Ledger,
+    api: &str,
+    listed: &[ApiReferral],
+    full: bool,
+) -> Result<Refreshed, Error> {
+    let through = listed.iter().filter_map(updated_of).max();
+    let json: Vec<Value> = listed.iter().map(|r| r.json().clone()).collect();
+    let stored = ledger.mirror_store(api, &json, through, full)?;
+    tracing::info!(
+        listed = listed.len(),
+        changed = stored.changed,
+        "mirror refreshed"
+    );
+    Ok(Refreshed {
+        listed: listed.len() as u64,
+        stored,
+        full,
+    })
+}
+
+/// A referral's `updatedDateTime`, when it has a readable one.
+fn updated_of(referral: &ApiReferral) -> Option<Timestamp> {
+    referral
+        .json()
+        .get("updatedDateTime")
+        .and_then(Value::as_str)
+        .and_then(|text| text.parse().ok())
+}
