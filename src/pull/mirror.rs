@@ -14,9 +14,9 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::admin::api_error;
+use crate::api::{ApiClient, ApiError, ApiReferral};
 use crate::cli::ApiArgs;
 use crate::ledger::{Ledger, Stored};
-use crate::api::{ApiClient, ApiError, ApiReferral};
 
 /// How far before the watermark an incremental listing starts.
 pub const OVERLAP: SignedDuration = SignedDuration::from_mins(5);

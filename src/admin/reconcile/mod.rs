@@ -39,20 +39,19 @@ pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
     if let Some(path) = &args.output {
         check_writable("--output", path, Writes::ByRename)?;
     }
-    // Adopting writes: the lock is taken before SQLite opens the file, and dropped after it.
-    let _lock = match args.adopt {
-        true => Some(ledger::lock_existing(&args.ledger)?),
-        false => None,
-    };
+    // The lock is taken before SQLite opens the file, and dropped after it.
+    let lock = take_lock(&args)?;
     let mut ledger = Ledger::open_existing(&args.ledger)?;
-    if args.adopt && ledger.is_read_only()? {
+    let read_only = ledger.is_read_only()?;
+    if args.adopt && read_only {
         return Err(LedgerError::ReadOnly { path: args.ledger }.into());
     }
+    let mirror = lock.is_some() && !read_only;
     let mapping = crate::preview::load_mapping(&args.mapping, &args.lookup)?;
     let source_options = SourceOptions::from_args(&args.input_args)?;
     let rows = crate::mapping::records(&mapping, &args.inputs, &source_options)?;
     let (export, mut compared) = load_export(rows);
-    let api = list_api(&args)?;
+    let api = list_api(&args, &mut ledger, mirror)?;
     compared.api_referrals = api.len() as u64;
     let mut join = Join::new(&export, &api);
     ledger.for_each_record(|record| {
@@ -89,6 +88,21 @@ pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
     } else {
         Exit::Partial
     })
+}
+
+/// The ledger's lock: required to adopt; otherwise taken when it is free, so that the mirror
+/// can be refreshed. While another run holds it, reconcile lists every referral and leaves
+/// the ledger alone.
+fn take_lock(args: &ReconcileArgs) -> Result<Option<ledger::LedgerLock>, Error> {
+    match ledger::lock_existing(&args.ledger) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(err) if args.adopt => Err(err.into()),
+        Err(err @ LedgerError::Missing { .. }) => Err(err.into()),
+        Err(err) => {
+            tracing::info!("the mirror is not refreshed ({err}); listing every referral");
+            Ok(None)
+        }
+    }
 }
 
 /// The connected referrals the listing lacks, each looked up by id: its JSON, or `None` when
