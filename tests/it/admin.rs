@@ -9,6 +9,7 @@ mod cron;
 mod join;
 mod listing;
 mod reconcile;
+mod reconcile_mirror;
 mod repair;
 mod spreadsheet_cells;
 mod status_report;
