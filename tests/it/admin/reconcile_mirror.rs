@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use super::reconcile::reconcile;
 use super::{Row, Workspace, expect_code, stderr};
 use crate::common::sandbox::TestResult;
 
@@ -14,21 +15,6 @@ const OURS: [Row<'static>; 3] = [
     ("M-2", "Deal two", "Fabrikam", "Open", "200"),
     ("M-3", "Deal three", "Litware", "Open", "300"),
 ];
-
-/// `reconcile` of `export.csv` against the workspace's sandbox, with `extra` arguments.
-fn reconcile(ws: &Workspace, extra: &[&str]) -> TestResult<std::process::Output> {
-    let url = ws.sandbox.base_url.clone();
-    let mut args = vec![
-        "--quiet",
-        "reconcile",
-        "--mapping",
-        "mapping.toml",
-        "export.csv",
-    ];
-    args.extend(["--api-url", &url]);
-    args.extend(extra);
-    ws.admin(&args)
-}
 
 /// The API requests the sandbox has answered so far.
 fn requests(ws: &Workspace) -> TestResult<u64> {
