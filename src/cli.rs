@@ -80,7 +80,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare the export, the ledger and the API, and report every difference.
     ///
-    /// Lists every referral of the API (all pages) and finds: records in the export never
+    /// Reads the API's side from the ledger's mirror, refreshed with what changed since its
+    /// last listing (the first run, and --full, list every referral in concurrent ranges at
+    /// the rate limit), and finds: records in the export never
     /// synced; records changed in the CRM since their sync; ledger records missing from the
     /// API; orphans (partner referrals with an exported externalReferenceId the ledger lacks;
     /// --adopt records them, under the ledger's lock); status drift (closed on one side, open
@@ -435,6 +437,13 @@ pub struct ReconcileArgs {
     /// `NAME=PATH` (e.g. `--lookup account=Account.csv`); repeatable.
     #[arg(long, value_name = "NAME=PATH")]
     pub lookup: Vec<String>,
+    /// List every referral of the API (in concurrent ranges, at the rate limit) instead of
+    /// what changed since the mirror's last listing.
+    #[arg(long)]
+    pub full: bool,
+    /// With --full: list one page after another, as before ranges (for comparison).
+    #[arg(long, hide = true, requires = "full")]
+    pub sequential: bool,
 }
 
 #[derive(Debug, Args)]

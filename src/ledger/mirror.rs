@@ -144,6 +144,34 @@ impl Ledger {
         )
     }
 
+    /// Every row of `api` (what `reconcile` compares with after an incremental refresh).
+    pub fn mirror_all(&self, api: &str) -> Result<Vec<MirrorRow>, LedgerError> {
+        self.mirror_rows("read the mirror", "1 = 1", api)
+    }
+
+    /// Drop the rows of `api` whose referral a full listing no longer holds (Partner Center
+    /// deletes none; a sandbox reset or a support case may), in one transaction; how many.
+    pub fn mirror_forget_unlisted(
+        &mut self,
+        api: &str,
+        listed: &std::collections::HashSet<&str>,
+    ) -> Result<u64, LedgerError> {
+        let held: Vec<String> = self
+            .mirror_all(api)?
+            .into_iter()
+            .map(|row| row.referral_id)
+            .filter(|id| !listed.contains(id.as_str()))
+            .collect();
+        self.in_transaction("drop unlisted mirror rows", |tx| {
+            let mut stmt =
+                tx.prepare_cached("DELETE FROM mirror WHERE api = ?1 AND referral_id = ?2")?;
+            for id in &held {
+                stmt.execute(params![api, id])?;
+            }
+            Ok(held.len() as u64)
+        })
+    }
+
     /// One row of `api`.
     pub fn mirror_get(
         &self,
