@@ -7,15 +7,17 @@
 //! again carries the eTag the mirror has and is left alone. A mirror with no watermark yet is
 //! filled by a full listing, and so is one whose server refuses the filter (HTTP 400). The
 //! referrals of one listing and the new watermark are stored in one transaction, so a kill
-//! mid-listing leaves the mirror as it was.
+//! mid-listing leaves the mirror as it was. A full refresh lists in concurrent ranges at the
+//! rate limit (`api::listing`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::Error;
 use crate::admin::api_error;
+use crate::api::listing::list_partitioned;
 use crate::api::{ApiClient, ApiError, ApiReferral};
 use crate::cli::ApiArgs;
 use crate::ledger::{Ledger, Stored};
@@ -71,18 +73,22 @@ pub async fn refresh_incremental(
     }
 }
 
-/// List every referral and store it.
+/// List every referral (in concurrent ranges of `updatedDateTime`, see
+/// [`list_partitioned`]), store it, and drop the rows of referrals the API no longer holds.
 pub async fn refresh_full(
     client: &ApiClient,
     ledger: &mut Ledger,
     api: &str,
 ) -> Result<Refreshed, Error> {
     tracing::info!("listing every referral into the mirror");
-    let listed = client
-        .list_all(None, Some(ORDER))
-        .await
-        .map_err(api_error)?;
-    store(ledger, api, &listed, true)
+    let listed = list_partitioned(client, None).await.map_err(api_error)?;
+    let refreshed = store(ledger, api, &listed, true)?;
+    let ids: HashSet<&str> = listed.iter().map(ApiReferral::id).collect();
+    let dropped = ledger.mirror_forget_unlisted(api, &ids)?;
+    if dropped > 0 {
+        tracing::info!(dropped, "mirror rows of referrals no longer listed dropped");
+    }
+    Ok(refreshed)
 }
 
 /// Store one listing and advance the watermark to its greatest `updatedDateTime`.
