@@ -3,6 +3,7 @@
 //! changed, SIGKILL at random points, an older ledger, bad flags).
 
 mod columns;
+mod cosell;
 mod inbound;
 mod kill;
 mod ledger_mirror;

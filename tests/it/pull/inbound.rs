@@ -9,17 +9,18 @@ use serde_json::{Value, json};
 use super::pulls::{csv_rows, pull, uploaded};
 use crate::admin::{Workspace, expect_code, stderr};
 use crate::common::api::Api;
-use crate::common::sandbox::{TestResult, http_client, referral_with_external_id};
+use crate::common::sandbox::{TestResult, http_client, referral_with_external_id, status_and_json};
 
-/// Requests as Microsoft (`X-Sandbox-Actor: microsoft`) and to the sandbox clock.
-struct Microsoft {
+/// Requests as Microsoft (`X-Sandbox-Actor: microsoft`), as the partner, and to the sandbox
+/// clock.
+pub struct Microsoft {
     api: Api,
     client: reqwest::Client,
     base_url: String,
 }
 
 impl Microsoft {
-    fn new(ws: &Workspace) -> TestResult<Microsoft> {
+    pub fn new(ws: &Workspace) -> TestResult<Microsoft> {
         Ok(Microsoft {
             api: Api::new(&ws.sandbox.base_url)?,
             client: http_client(std::time::Duration::from_secs(10))?,
@@ -27,7 +28,7 @@ impl Microsoft {
         })
     }
 
-    fn send(&self, method: Method, path: &str, body: &Value, actor: bool) -> TestResult<Value> {
+    pub fn send(&self, method: Method, path: &str, body: &Value, actor: bool) -> TestResult<Value> {
         let mut request = self
             .client
             .request(method, format!("{}{path}", self.base_url))
@@ -37,10 +38,8 @@ impl Microsoft {
             request = request.header("X-Sandbox-Actor", "microsoft");
         }
         self.api.block_on(async {
-            let response = request.send().await?;
-            let status = response.status();
-            let json: Value = response.json().await?;
-            match status.is_success() {
+            let (status, json) = status_and_json(request.send().await?).await?;
+            match (200..300).contains(&status) {
                 true => Ok(json),
                 false => Err(format!("{path} answered {status}: {json}").into()),
             }
