@@ -80,7 +80,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare the export, the ledger and the API, and report every difference.
     ///
-    /// Lists every referral of the API (all pages) and finds: records in the export never
+    /// Reads the API's side from the ledger's mirror, refreshed with what changed since its
+    /// last listing (the first run, and --full, list every referral in concurrent ranges at
+    /// the rate limit), and finds: records in the export never
     /// synced; records changed in the CRM since their sync; ledger records missing from the
     /// API; orphans (partner referrals with an exported externalReferenceId the ledger lacks;
     /// --adopt records them, under the ledger's lock); status drift (closed on one side, open
@@ -90,6 +92,18 @@ pub enum Command {
     ///
     /// Exits 0 when everything is in sync, 1 when anything drifted.
     Reconcile(ReconcileArgs),
+    /// Bring Partner Center's side back: every referral changed since the last pull, to a file.
+    ///
+    /// Refreshes the ledger's mirror of the API (what changed since its watermark, or every
+    /// referral with --full or on the first pull) and writes one row per referral not yet
+    /// delivered (ours, Microsoft's connected ones and inbound ones) to --output (.csv, .json
+    /// or .ndjson): status, deal fields, Microsoft's CRM id, the connected referral's status,
+    /// days left to answer an inbound referral, and what changed. With --inbound, Incoming
+    /// referrals go to that file instead. Files appear whole or not at all; rows count as
+    /// delivered only once their file is on disk, so after a kill the next pull delivers them.
+    /// Nothing changed: a header-only file. Takes the ledger's lock (exit 4 while a run holds
+    /// it).
+    Pull(PullArgs),
     /// Remove a record from the ledger (the referral in Partner Center is left alone).
     ///
     /// The next upload treats the row as new. Recorded in the ledger's audit table; takes the
@@ -423,6 +437,38 @@ pub struct ReconcileArgs {
     /// `NAME=PATH` (e.g. `--lookup account=Account.csv`); repeatable.
     #[arg(long, value_name = "NAME=PATH")]
     pub lookup: Vec<String>,
+    /// List every referral of the API (in concurrent ranges, at the rate limit) instead of
+    /// what changed since the mirror's last listing.
+    #[arg(long)]
+    pub full: bool,
+    /// With --full: list one page after another, as before ranges (for comparison).
+    #[arg(long, hide = true, requires = "full")]
+    pub sequential: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The file of changed referrals (`.csv`, `.json` or `.ndjson`).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Write Incoming referrals (shared by Microsoft) to this file instead of --output.
+    #[arg(long)]
+    pub inbound: Option<PathBuf>,
+    /// A mapping file whose `[pull]` section names the files' columns.
+    #[arg(long, short)]
+    pub mapping: Option<PathBuf>,
+    /// Read a mapping's lookup from this file instead of the one the mapping names, as
+    /// `NAME=PATH`; repeatable.
+    #[arg(long, value_name = "NAME=PATH", requires = "mapping")]
+    pub lookup: Vec<String>,
+    /// List every referral instead of what changed since the mirror's watermark.
+    #[arg(long)]
+    pub full: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The SQLite ledger.
+    #[arg(long, default_value = "referral-sync.db")]
+    pub ledger: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ pub mod logging;
 pub mod mapping;
 pub mod output_file;
 pub mod preview;
+pub mod pull;
 pub mod referral;
 pub mod sandbox;
 pub mod signin;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Status(args) => admin::status_command(args),
         Command::Report(args) => admin::report_command(args),
         Command::Reconcile(args) => admin::reconcile_command(args),
+        Command::Pull(args) => pull::pull_command(args),
         Command::Forget(args) => admin::forget_command(args),
         Command::Relink(args) => admin::relink_command(args),
         Command::Login(args) => signin::login_command(args),

@@ -272,15 +272,30 @@ impl ApiClient {
 
     /// The pages of a listing, optionally filtered and ordered (OData `$filter`, `$orderby`).
     pub fn list(&self, filter: Option<&str>, orderby: Option<&str>) -> Pages {
-        let mut url = self.inner.referrals.clone();
-        let query: Vec<String> = [("$filter", filter), ("$orderby", orderby)]
+        let options: Vec<(&str, &str)> = [("$filter", filter), ("$orderby", orderby)]
             .into_iter()
-            .filter_map(|(key, value)| value.map(|v| format!("{key}={}", encode_query_value(v))))
+            .filter_map(|(key, value)| Some((key, value?)))
+            .collect();
+        self.list_query(&options)
+    }
+
+    /// The pages of a listing with these OData query options (`$filter`, `$orderby`, `$top`,
+    /// `$count`, ...), in order.
+    pub fn list_query<V: AsRef<str>>(&self, options: &[(&str, V)]) -> Pages {
+        let mut url = self.inner.referrals.clone();
+        let query: Vec<String> = options
+            .iter()
+            .map(|(key, value)| format!("{key}={}", encode_query_value(value.as_ref())))
             .collect();
         if !query.is_empty() {
             url.set_query(Some(&query.join("&")));
         }
         Pages::new(self.clone(), url)
+    }
+
+    /// The rate the shared pacing allows now (requests per second); `None` when unpaced.
+    pub fn pacing_rate(&self) -> Option<f64> {
+        self.limiter().map(RateLimiter::current_rate)
     }
 
     /// Every referral of a listing.

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod http;
+pub mod listing;
 pub mod rate_limit;
 pub mod retry;
 pub mod secret;

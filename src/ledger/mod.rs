@@ -9,12 +9,15 @@
 //! - [`LedgerWriter`] owns a `Ledger` on its own thread and commits queued ops in batches.
 //! - [`lock`] takes the advisory lock on the ledger file that keeps two runs apart; every
 //!   command that writes the ledger takes it before it opens the file.
+//! - [`MirrorRow`]: the API mirror (Partner Center's side of every listed referral) and its
+//!   [`Watermark`], which `pull` delivers.
 //! - [`redact_args`] turns a command line into the text stored with a run, without secrets.
 
 mod audit;
 mod error;
 mod lock;
 mod marker;
+mod mirror;
 mod read;
 mod record;
 mod redact;
@@ -30,6 +33,7 @@ use rusqlite::Connection;
 pub use audit::Adopt;
 pub use error::LedgerError;
 pub use lock::{LedgerLock, lock, lock_existing, lock_existing_with_command, lock_with_command};
+pub use mirror::{Delivered, MirrorRow, Stored, Watermark};
 pub use read::{ReportKind, RunRecord, StateCounts, SyncEntry};
 pub use record::{AuditRecord, FailureKind, LedgerRecord, RunId, SourceLocation, State, Step};
 pub use redact::{redact_args, redact_url};

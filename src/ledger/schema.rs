@@ -92,6 +92,40 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX row_errors_by_place ON row_errors (source_file, source_row);
     "#,
+    // 4: the API mirror and its listing watermark.
+    r#"
+    -- Partner Center's side of every referral listed from an API (`api`: its base URL, or
+    -- `sandbox` for the embedded one): ours, the connected Microsoft ones and inbound ones.
+    -- The columns are read from `json`, the referral as last listed. `delivered_etag` and
+    -- `delivered_json` are what the last durable `pull` file carried (NULL: never delivered).
+    CREATE TABLE mirror (
+        api               TEXT NOT NULL,
+        referral_id       TEXT NOT NULL,
+        engagement_id     TEXT,
+        external_id       TEXT,
+        direction         TEXT,
+        status            TEXT,
+        substatus         TEXT,
+        status_reason     TEXT,
+        etag              TEXT,
+        updated_date_time TEXT,
+        microsoft_msx_id  TEXT,
+        json              TEXT NOT NULL,
+        delivered_etag    TEXT,
+        delivered_json    TEXT,
+        seen_at           TEXT NOT NULL,
+        PRIMARY KEY (api, referral_id)
+    );
+    CREATE INDEX mirror_by_engagement ON mirror (api, engagement_id);
+
+    -- How far the mirror of one API is current: the greatest `updatedDateTime` a listing
+    -- stored, and when the last listing of every referral ended.
+    CREATE TABLE mirror_watermark (
+        api             TEXT PRIMARY KEY NOT NULL,
+        updated_through TEXT,
+        full_listing_at TEXT
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -7,7 +7,9 @@
 
 mod cron;
 mod join;
+mod listing;
 mod reconcile;
+mod reconcile_mirror;
 mod repair;
 mod spreadsheet_cells;
 mod status_report;

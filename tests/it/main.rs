@@ -6,6 +6,7 @@ mod init;
 mod ledger;
 mod mapping;
 mod progress;
+mod pull;
 mod referral;
 mod sandbox;
 mod source;

@@ -9,7 +9,10 @@ mod behaviour;
 mod connections;
 mod contract;
 mod input;
+mod listing;
 mod live_config;
+mod microsoft;
+mod microsoft_seller;
 mod tenant_limits;
 
 use serde_json::Value;

@@ -4,11 +4,13 @@
 //! looked up by id, and counts as missing only when the API answers 404.
 //!
 //! The export is mapped as `upload` would map it (same mapping, same payload hash); the API
-//! is listed whole (every page, following `@odata.nextLink`); the ledger is streamed. The join
+//! is listed whole, in concurrent ranges at the rate limit ([`api_side`]); the ledger is
+//! streamed. The join
 //! itself is in [`join`], the printing in [`output`]. With `--adopt`, orphans (partner
 //! referrals carrying an exported externalReferenceId the ledger lacks) are recorded in the
 //! ledger under its lock, so the next upload updates them instead of creating duplicates.
 
+mod api_side;
 pub mod join;
 pub mod output;
 
@@ -16,10 +18,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use self::join::{ApiEntry, ApiIndex, Category, ExportEntry, Finding, Join};
+use self::api_side::list_api;
+use self::join::{ApiIndex, Category, ExportEntry, Finding, Join};
 use self::output::{Compared, Counts, Format, Reconciliation};
 use super::{api_error, stdout_done, with_api, write_output};
-use crate::api::client::ApiReferral;
 use crate::cli::ReconcileArgs;
 use crate::ledger::{self, Adopt, Ledger, LedgerError};
 use crate::mapping::RowOutcome;
@@ -37,20 +39,19 @@ pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
     if let Some(path) = &args.output {
         check_writable("--output", path, Writes::ByRename)?;
     }
-    // Adopting writes: the lock is taken before SQLite opens the file, and dropped after it.
-    let _lock = match args.adopt {
-        true => Some(ledger::lock_existing(&args.ledger)?),
-        false => None,
-    };
+    // The lock is taken before SQLite opens the file, and dropped after it.
+    let lock = take_lock(&args)?;
     let mut ledger = Ledger::open_existing(&args.ledger)?;
-    if args.adopt && ledger.is_read_only()? {
+    let read_only = ledger.is_read_only()?;
+    if args.adopt && read_only {
         return Err(LedgerError::ReadOnly { path: args.ledger }.into());
     }
+    let mirror = lock.is_some() && !read_only;
     let mapping = crate::preview::load_mapping(&args.mapping, &args.lookup)?;
     let source_options = SourceOptions::from_args(&args.input_args)?;
     let rows = crate::mapping::records(&mapping, &args.inputs, &source_options)?;
     let (export, mut compared) = load_export(rows);
-    let api = list_api(&args)?;
+    let api = list_api(&args, &mut ledger, mirror)?;
     compared.api_referrals = api.len() as u64;
     let mut join = Join::new(&export, &api);
     ledger.for_each_record(|record| {
@@ -89,13 +90,19 @@ pub fn reconcile_command(args: ReconcileArgs) -> Result<Exit, Error> {
     })
 }
 
-/// Every referral of the API (all pages), indexed.
-fn list_api(args: &ReconcileArgs) -> Result<ApiIndex, Error> {
-    tracing::info!("listing every referral of the API");
-    let referrals = with_api(&args.api, &args.ledger, |client| async move {
-        client.list_all(None, None).await.map_err(api_error)
-    })?;
-    Ok(ApiIndex::new(referrals.iter().map(api_entry)))
+/// The ledger's lock: required to adopt; otherwise taken when it is free, so that the mirror
+/// can be refreshed. While another run holds it, reconcile lists every referral and leaves
+/// the ledger alone.
+fn take_lock(args: &ReconcileArgs) -> Result<Option<ledger::LedgerLock>, Error> {
+    match ledger::lock_existing(&args.ledger) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(err) if args.adopt => Err(err.into()),
+        Err(err @ LedgerError::Missing { .. }) => Err(err.into()),
+        Err(err) => {
+            tracing::info!("the mirror is not refreshed ({err}); listing every referral");
+            Ok(None)
+        }
+    }
 }
 
 /// The connected referrals the listing lacks, each looked up by id: its JSON, or `None` when
@@ -174,35 +181,6 @@ fn load_export(rows: impl Iterator<Item = RowOutcome>) -> (HashMap<String, Expor
     }
     compared.export_records = export.len() as u64;
     (export, compared)
-}
-
-/// What reconcile keeps of a listed referral.
-fn api_entry(referral: &ApiReferral) -> ApiEntry {
-    let json = referral.json();
-    let incoming = json.get("direction").and_then(Value::as_str) == Some("Incoming");
-    let connected = targets_microsoft(json);
-    ApiEntry {
-        id: referral.id().to_owned(),
-        external_id: referral.external_reference_id().map(str::to_owned),
-        engagement_id: referral.engagement_id().map(str::to_owned),
-        etag: referral.etag().map(str::to_owned),
-        status: referral.status().map(str::to_owned),
-        substatus: referral.substatus().map(str::to_owned),
-        partner: !incoming && !connected,
-        connected_json: connected.then(|| json.clone()),
-    }
-}
-
-/// Whether a referral is the connected one made for Microsoft (target
-/// BusinessProfileLocation `msft`).
-fn targets_microsoft(json: &Value) -> bool {
-    let Some(targets) = json.get("target").and_then(Value::as_array) else {
-        return false;
-    };
-    targets.iter().any(|t| {
-        t.get("type").and_then(Value::as_str) == Some("BusinessProfileLocation")
-            && t.get("id").and_then(Value::as_str) == Some("msft")
-    })
 }
 
 /// Record every single-referral orphan in the ledger; the number adopted.

@@ -90,6 +90,8 @@ pub struct Pages {
     next: Option<Url>,
     seen: HashSet<String>,
     budget: PageBudget,
+    /// The `@odata.count` of the last page.
+    count: Option<u64>,
 }
 
 impl Pages {
@@ -99,7 +101,18 @@ impl Pages {
             next: Some(first),
             seen: HashSet::new(),
             budget: PageBudget::default(),
+            count: None,
         }
+    }
+
+    /// The `@odata.count` of the last page served, when the server gave one.
+    pub fn count(&self) -> Option<u64> {
+        self.count
+    }
+
+    /// Whether the last page served had a next link.
+    pub fn has_more(&self) -> bool {
+        self.next.is_some()
     }
 
     /// The next page, or `None` after the last one.
@@ -121,6 +134,7 @@ impl Pages {
                 .map_err(|m| decode(&format!("$.value[{index}]"), m))?;
             page.push(referral);
         }
+        self.count = json.get("@odata.count").and_then(Value::as_u64);
         if let Some(link) = json.get("@odata.nextLink").filter(|v| !v.is_null()) {
             let link = link
                 .as_str()
@@ -134,9 +148,8 @@ impl Pages {
                     format!("{next} repeats an earlier page"),
                 ));
             }
-            let count = json.get("@odata.count").and_then(Value::as_u64);
             self.budget
-                .served(page.len(), count)
+                .served(page.len(), self.count)
                 .map_err(|m| decode("$['@odata.nextLink']", m))?;
             self.next = Some(next);
         }

@@ -12,7 +12,7 @@ use super::{Row, Workspace, expect_code, stderr, stdout};
 use crate::common::sandbox::TestResult;
 
 /// `reconcile` of `export.csv` against the workspace's sandbox, with `extra` arguments.
-fn reconcile(ws: &Workspace, extra: &[&str]) -> TestResult<std::process::Output> {
+pub(super) fn reconcile(ws: &Workspace, extra: &[&str]) -> TestResult<std::process::Output> {
     let url = ws.sandbox.base_url.clone();
     let mut args = vec![
         "--quiet",
