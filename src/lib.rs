@@ -19,6 +19,7 @@ pub mod logging;
 pub mod mapping;
 pub mod output_file;
 pub mod preview;
+pub mod pull;
 pub mod referral;
 pub mod sandbox;
 pub mod signin;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Reconcile(args) => admin::reconcile_command(args),
         Command::Forget(args) => admin::forget_command(args),
         Command::Relink(args) => admin::relink_command(args),
+        Command::Triage(args) => pull::triage::triage_command(args),
         Command::Login(args) => signin::login_command(args),
         Command::Whoami(args) => signin::whoami_command(args),
         Command::Logout(args) => signin::logout_command(args),

@@ -9,6 +9,8 @@
 //! - [`LedgerWriter`] owns a `Ledger` on its own thread and commits queued ops in batches.
 //! - [`lock`] takes the advisory lock on the ledger file that keeps two runs apart; every
 //!   command that writes the ledger takes it before it opens the file.
+//! - [`triage`](Ledger::triage_entry) records the accept/decline decisions on inbound
+//!   referrals, before and after their requests.
 //! - [`redact_args`] turns a command line into the text stored with a run, without secrets.
 
 mod audit;
@@ -20,6 +22,7 @@ mod record;
 mod redact;
 mod row_errors;
 mod schema;
+mod triage;
 mod write;
 mod writer;
 
@@ -34,6 +37,7 @@ pub use read::{ReportKind, RunRecord, StateCounts, SyncEntry};
 pub use record::{AuditRecord, FailureKind, LedgerRecord, RunId, SourceLocation, State, Step};
 pub use redact::{redact_args, redact_url};
 pub use row_errors::{InvalidRow, RowErrorRecord, RowProblem};
+pub use triage::{Decision, TriageEntry, TriageFailed, TriagePending, TriageSettled, TriageState};
 pub use write::{Failed, InFlight, Pending, Synced, WriteOp};
 pub use writer::{Ack, LedgerWriter, WriterHandle, WriterOptions};
 

@@ -59,7 +59,7 @@ pub struct SendSettings {
 }
 
 impl SendSettings {
-    fn check(&self) -> Result<(), Error> {
+    pub(crate) fn check(&self) -> Result<(), Error> {
         if !(self.rate.is_finite() && self.rate > 0.0) {
             return Err(Error::usage(format!(
                 "--rate {}: expected a positive number",
