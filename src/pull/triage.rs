@@ -20,11 +20,11 @@ use std::time::Instant;
 use self::apply::{Halt, Item, Triage};
 use self::decisions::Decisions;
 use self::summary::Summary;
+use crate::api::{ADAPTIVE_START, Api, ApiClient, SendSettings, runtime};
 use crate::cli::TriageArgs;
 use crate::ledger::{self, Ledger, RunId, TriageState};
-use crate::upload::client::ApiClient;
+use crate::upload::check_summary_path;
 use crate::upload::run::interrupt_signal;
-use crate::upload::{ADAPTIVE_START, Api, SendSettings, check_summary_path, runtime};
 use crate::{Error, Exit};
 
 /// Stop after this many decisions in a row found the API unreachable or failing.

@@ -29,6 +29,7 @@ mod contract;
 mod cosell_updates;
 mod device_flow;
 mod dry_run_retry;
+mod echoed_refresh_token;
 mod echoed_secrets;
 mod exactly_once;
 mod exit_codes;

@@ -13,11 +13,12 @@
 use serde_json::{Value, json};
 
 use super::summary::{Outcome, Reported};
+use crate::api::client::Updated;
+use crate::api::{ApiClient, ApiError, ApiReferral, PatchOp};
 use crate::ledger::{
     Decision, Ledger, LedgerError, RunId, SourceLocation, TriageEntry, TriageFailed, TriagePending,
     TriageSettled, TriageState,
 };
-use crate::upload::client::{ApiClient, ApiError, ApiReferral, PatchOp, Updated};
 
 /// PATCHes of one decision in one run: each 412 means the referral changed since it was read.
 const MAX_SENDS: u32 = 5;
@@ -282,7 +283,7 @@ impl Triage<'_> {
         if err.is_auth_failure() {
             return Err(Halt::Aborted(format!("authentication failed: {err}")));
         }
-        reported.unanswered = crate::upload::retry::is_retryable(&err);
+        reported.unanswered = crate::api::retry::is_retryable(&err);
         Ok(reported)
     }
 

@@ -59,7 +59,7 @@ fn echo_server(runtime: &tokio::runtime::Runtime) -> TestResult<String> {
 }
 
 /// Every row of every table of the ledger, as text.
-fn ledger_dump(path: &Path) -> TestResult<String> {
+pub(super) fn ledger_dump(path: &Path) -> TestResult<String> {
     let db = rusqlite::Connection::open(path)?;
     let tables: Vec<String> = db
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::credentials::{self, FileLock};
 use super::entra::Entra;
 use super::{AuthError, DEFAULT_REFRESH_MARGIN, refresh_deadline};
-use crate::upload::secret::Secret;
+use crate::api::secret::{KnownSecrets, Secret};
 
 /// The credentials file, its authority, and the access token in use.
 #[derive(Debug)]
@@ -26,6 +26,9 @@ pub struct Delegated {
     path: PathBuf,
     entra: Entra,
     cache: Mutex<Cached>,
+    /// Every refresh and access token this process has read or been issued, cut out of the
+    /// authority's refusals (a server may quote the token it refused).
+    secrets: KnownSecrets,
 }
 
 #[derive(Debug, Default)]
@@ -37,9 +40,14 @@ struct Cached {
 impl Delegated {
     /// Check the credentials file at `path` (it must exist and be private); `timeout` bounds
     /// each token request.
-    /// With it, the refresh token stored now (to be cut out of text from outside).
-    pub fn open_with(path: &Path, timeout: Duration) -> Result<(Self, Secret), AuthError> {
+    /// The refresh token stored now, and every one read or issued later, joins `secrets`.
+    pub fn open_with(
+        path: &Path,
+        timeout: Duration,
+        secrets: KnownSecrets,
+    ) -> Result<Self, AuthError> {
         let stored = credentials::read(path)?;
+        secrets.add(&stored.refresh_token);
         let entra = Entra::new(
             &stored.authority,
             &stored.tenant,
@@ -50,8 +58,9 @@ impl Delegated {
             path: path.to_owned(),
             entra,
             cache: Mutex::new(Cached::default()),
+            secrets,
         };
-        Ok((delegated, stored.refresh_token))
+        Ok(delegated)
     }
 
     /// A token valid for at least the refresh margin.
@@ -77,12 +86,18 @@ impl Delegated {
     async fn renew(&self, cache: &mut Cached) -> Result<Secret, AuthError> {
         let _lock = self.lock().await?;
         let mut stored = credentials::read(&self.path)?;
+        // Another process may have rotated it since the file was first read.
+        self.secrets.add(&stored.refresh_token);
         let started = Instant::now();
         let tokens = self
             .entra
             .refresh(&stored.refresh_token)
             .await
-            .map_err(|err| self.sign_in_again(err))?;
+            .map_err(|err| self.sign_in_again(err.redacted(&self.secrets)))?;
+        self.secrets.add(&tokens.access);
+        if let Some(rotated) = &tokens.refresh {
+            self.secrets.add(rotated);
+        }
         stored.renewed(tokens.access.expose(), tokens.refresh);
         credentials::write(&self.path, &stored)?;
         let lifetime = tokens.lifetime.unwrap_or(Duration::from_secs(3600));

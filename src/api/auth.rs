@@ -41,10 +41,10 @@ pub use self::claims::Claims;
 use self::delegated::Delegated;
 use self::files::read_token_file;
 pub use self::files::{parse_settings, read_settings_file};
+use crate::api::error::truncate;
+use crate::api::secret::{KnownSecrets, Secret};
 use crate::cli::ApiArgs;
 use crate::ledger::redact_url;
-use crate::upload::client::truncate;
-use crate::upload::secret::{KnownSecrets, Secret};
 
 /// The resource (audience) of Partner Center tokens.
 pub const DEFAULT_RESOURCE: &str = "https://api.partner.microsoft.com";
@@ -141,6 +141,39 @@ pub enum AuthError {
     StaticRejected,
 }
 
+impl AuthError {
+    /// The same error with every known secret cut out of what the server wrote into it.
+    pub fn redacted(self, secrets: &KnownSecrets) -> AuthError {
+        match self {
+            AuthError::Refused {
+                url,
+                code,
+                description,
+            } => AuthError::Refused {
+                url,
+                code: secrets.redact(&code),
+                description: secrets.redact(&description),
+            },
+            AuthError::Rejected {
+                url,
+                status,
+                code,
+                description,
+            } => AuthError::Rejected {
+                url,
+                status,
+                code: secrets.redact(&code),
+                description: secrets.redact(&description),
+            },
+            AuthError::Decode { url, message } => AuthError::Decode {
+                url,
+                message: secrets.redact(&message),
+            },
+            other => other,
+        }
+    }
+}
+
 /// OAuth settings, validated enough to pick a grant.
 #[derive(Debug, Clone)]
 pub struct OAuthSettings {
@@ -198,9 +231,9 @@ impl TokenSource {
     /// OAuth with these settings; `timeout` bounds each token request.
     pub fn oauth(settings: OAuthSettings, timeout: Duration) -> Result<Self, AuthError> {
         grant_of(&settings)?;
-        crate::upload::client::install_crypto_provider();
+        crate::api::http::install_crypto_provider();
         let http = reqwest::Client::builder()
-            .user_agent(crate::upload::client::USER_AGENT)
+            .user_agent(crate::api::http::USER_AGENT)
             .timeout(timeout)
             .build()
             .map_err(|source| AuthError::Transport {
@@ -233,9 +266,8 @@ impl TokenSource {
 
     /// The user signed in to the credentials file at `path`.
     pub fn signed_in(path: &Path, timeout: Duration) -> Result<Self, AuthError> {
-        let (delegated, refresh_token) = Delegated::open_with(path, timeout)?;
         let secrets = KnownSecrets::default();
-        secrets.add(&refresh_token);
+        let delegated = Delegated::open_with(path, timeout, secrets.clone())?;
         Ok(TokenSource {
             inner: Arc::new(Inner::Delegated(Box::new(delegated))),
             secrets,
