@@ -9,5 +9,6 @@ mod progress;
 mod referral;
 mod sandbox;
 mod source;
+mod triage;
 mod upload;
 mod upload_run;
