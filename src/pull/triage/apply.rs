@@ -152,46 +152,8 @@ impl Triage<'_> {
                 Ok(current) => current,
                 Err(err) => return self.failed(item, err),
             };
-            match standing(&current, item.decision) {
-                Standing::Awaiting => {}
-                Standing::Decided => {
-                    let outcome = if sent {
-                        done(item)
-                    } else {
-                        Outcome::AlreadyDone
-                    };
-                    return self.settled(item, TriageState::Done, &current, outcome, None);
-                }
-                Standing::Expired => {
-                    let detail = "expired before the decision reached it; not sent".to_owned();
-                    return self.settled(
-                        item,
-                        TriageState::Expired,
-                        &current,
-                        Outcome::Expired,
-                        Some(detail),
-                    );
-                }
-                Standing::Closed => {
-                    let detail = format!(
-                        "became {} before the decision reached it; not sent",
-                        status_text(&current)
-                    );
-                    return self.settled(
-                        item,
-                        TriageState::Closed,
-                        &current,
-                        Outcome::Closed,
-                        Some(detail),
-                    );
-                }
-                Standing::NotInbound(direction) => {
-                    let message = format!(
-                        "not an inbound referral (direction {direction}): only referrals shared \
-                         with you are accepted or declined"
-                    );
-                    return self.failed_with(item, None, None, message, false);
-                }
+            if let Some(ended) = self.ended(item, &current, sent)? {
+                return Ok(ended);
             }
             if let Some(err) = refusal {
                 return self.failed(item, err);
@@ -218,6 +180,43 @@ impl Triage<'_> {
              it is read again on the next run"
         );
         self.failed_with(item, Some(412), None, message, false)
+    }
+
+    /// How the decision ended, recorded, when the referral no longer awaits it; `sent`: a
+    /// request of ours may be what decided it.
+    fn ended(
+        &mut self,
+        item: &Item,
+        current: &ApiReferral,
+        sent: bool,
+    ) -> Result<Option<Reported>, Halt> {
+        let (state, outcome, detail) = match standing(current, item.decision) {
+            Standing::Awaiting => return Ok(None),
+            Standing::Decided if sent => (TriageState::Done, done(item), None),
+            Standing::Decided => (TriageState::Done, Outcome::AlreadyDone, None),
+            Standing::Expired => (
+                TriageState::Expired,
+                Outcome::Expired,
+                Some("expired before the decision reached it; not sent".to_owned()),
+            ),
+            Standing::Closed => (
+                TriageState::Closed,
+                Outcome::Closed,
+                Some(format!(
+                    "became {} before the decision reached it; not sent",
+                    status_text(current)
+                )),
+            ),
+            Standing::NotInbound(direction) => {
+                let message = format!(
+                    "not an inbound referral (direction {direction}): only referrals shared \
+                     with you are accepted or declined"
+                );
+                return self.failed_with(item, None, None, message, false).map(Some);
+            }
+        };
+        self.settled(item, state, current, outcome, detail)
+            .map(Some)
     }
 
     /// The PATCH was answered: the referral holds the decision.
@@ -369,4 +368,75 @@ fn recorded(item: &Item, entry: &TriageEntry) -> Reported {
         ),
     };
     report(item, outcome, detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn referral(direction: &str, status: &str, substatus: &str) -> ApiReferral {
+        let json =
+            json!({"id": "r", "direction": direction, "status": status, "substatus": substatus});
+        ApiReferral::from_json(json).unwrap()
+    }
+
+    #[test]
+    fn where_a_referral_stands_for_each_decision() {
+        use Decision::{Accept, Decline};
+        let cases = [
+            (("Incoming", "New", "Pending"), Accept, Standing::Awaiting),
+            (("Incoming", "New", "Received"), Decline, Standing::Awaiting),
+            (
+                ("Incoming", "Active", "Accepted"),
+                Accept,
+                Standing::Decided,
+            ),
+            (
+                ("Incoming", "Active", "Accepted"),
+                Decline,
+                Standing::Closed,
+            ),
+            (
+                ("Incoming", "Closed", "Declined"),
+                Decline,
+                Standing::Decided,
+            ),
+            (("Incoming", "Closed", "Expired"), Accept, Standing::Expired),
+            (("Incoming", "Closed", "Lost"), Accept, Standing::Closed),
+            (
+                ("Outgoing", "New", "Pending"),
+                Accept,
+                Standing::NotInbound("Outgoing".into()),
+            ),
+        ];
+        for ((direction, status, substatus), decision, want) in cases {
+            let got = standing(&referral(direction, status, substatus), decision);
+            assert_eq!(got, want, "{direction} {status}/{substatus} {decision:?}");
+        }
+    }
+
+    #[test]
+    fn a_decline_carries_its_reason_and_an_accept_none() {
+        let mut item = Item {
+            referral_id: "r".into(),
+            decision: Decision::Decline,
+            reason: Some("No capacity".into()),
+            source: None,
+        };
+        let paths = |ops: Vec<PatchOp>| {
+            ops.into_iter()
+                .map(|op| (op.path, op.value))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            paths(patch_of(&item)),
+            [
+                ("/status".to_owned(), json!("Closed")),
+                ("/substatus".to_owned(), json!("Declined")),
+                ("/statusReason".to_owned(), json!("No capacity")),
+            ]
+        );
+        item.decision = Decision::Accept;
+        assert_eq!(paths(patch_of(&item)).len(), 2);
+    }
 }
