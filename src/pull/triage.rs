@@ -50,10 +50,19 @@ pub fn triage_command(args: TriageArgs) -> Result<Exit, Error> {
     let _lock = ledger::lock_with_command(&args.ledger, &command)?;
     let mut ledger = Ledger::open(&args.ledger)?;
     let started = Instant::now();
+    let items = work(&ledger, &decisions)?;
+    if items.is_empty() {
+        crate::console::note("no decision to carry out");
+        let summary = Summary {
+            invalid_rows: decisions.problems.len() as u64,
+            ..Summary::default()
+        };
+        return finish(&summary, None, args.summary_json.as_deref());
+    }
     let (mut summary, halt) = runtime()?.block_on(async {
         let api = Api::connect(&args.api, &args.ledger, &settings).await?;
         let run = ledger.start_run(&command)?;
-        let ended = carry_out(&api.client, &mut ledger, run, &decisions).await;
+        let ended = carry_out(&api.client, &mut ledger, run, &items).await;
         api.close().await;
         let (mut summary, halt) = ended?;
         summary.invalid_rows = decisions.problems.len() as u64;
@@ -73,9 +82,8 @@ async fn carry_out(
     client: &ApiClient,
     ledger: &mut Ledger,
     run: RunId,
-    decisions: &Decisions,
+    items: &[Item],
 ) -> Result<(Summary, Option<Halt>), Error> {
-    let items = work(ledger, decisions)?;
     let stop = client.stop_signal().clone();
     let signals = tokio::spawn(async move {
         interrupt_signal().await;
@@ -90,7 +98,7 @@ async fn carry_out(
         ledger,
         run,
     };
-    for item in &items {
+    for item in items {
         if client.stop_signal().is_stopped() {
             halt = Some(Halt::Interrupted);
             break;
