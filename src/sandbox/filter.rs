@@ -8,9 +8,13 @@
 //! (`team/any(…)`) or an unknown field is an error, which the list turns into a 400.
 
 use std::cmp::Ordering;
+use std::ops::Bound;
 
 use jiff::Timestamp;
 use serde_json::Value;
+
+use super::index::Range;
+use super::time;
 
 /// How a field's values compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +105,30 @@ impl Filter {
             return Err("a parenthesis is not closed".into());
         }
         Ok(Filter { terms })
+    }
+
+    /// The times the filter allows for a top-level time `field`, in the API's timestamp
+    /// format, as a range that holds every match (bounds inclusive; `matches` decides the
+    /// edges): a listing ordered by that field starts and stops there instead of scanning.
+    pub fn range(&self, field: &str) -> Range {
+        let mut lower: Option<String> = None;
+        let mut upper: Option<String> = None;
+        for term in &self.terms {
+            let (Kind::Time, [name], Some(value)) = (term.kind, term.path, &term.value) else {
+                continue;
+            };
+            let Some(at) = time::canonical(value).filter(|_| *name == field) else {
+                continue;
+            };
+            if term.op != Ordering::Less {
+                lower = lower.max(Some(at.clone()));
+            }
+            if term.op != Ordering::Greater {
+                upper = Some(upper.map_or(at.clone(), |u| u.min(at)));
+            }
+        }
+        let bound = |b: Option<String>| b.map_or(Bound::Unbounded, Bound::Included);
+        (bound(lower), bound(upper))
     }
 
     pub fn matches(&self, referral: &Value) -> bool {

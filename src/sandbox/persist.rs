@@ -1,4 +1,5 @@
-//! `--state FILE`: the sandbox's referrals and idempotency keys in SQLite, across restarts.
+//! `--state FILE`: the sandbox's referrals, idempotency keys and clock in SQLite, across
+//! restarts.
 //!
 //! The in-memory store stays the source of truth while the sandbox runs; every change is
 //! written through to this file inside the same lock, so a restart finds exactly what the last
@@ -7,7 +8,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
 use crate::Error;
@@ -25,12 +26,19 @@ const MIGRATIONS: &[&str] = &[
          request_id  TEXT PRIMARY KEY,
          referral_id TEXT NOT NULL
      );",
+    // v2: the sandbox clock's offset from the real time (`POST /sandbox/advance`).
+    "CREATE TABLE clock (
+         id             INTEGER PRIMARY KEY CHECK (id = 1),
+         offset_seconds INTEGER NOT NULL
+     );",
 ];
 
 /// What a state file holds when it is opened.
 pub struct Loaded {
     pub referrals: Vec<(String, u64, Value)>,
     pub request_ids: Vec<(String, String)>,
+    /// How far the sandbox clock ran ahead of the real one.
+    pub clock_offset: i64,
 }
 
 /// An open state file.
@@ -58,6 +66,14 @@ impl StateFile {
             "INSERT INTO referrals (id, seq, body) VALUES (?1, ?2, ?3)
              ON CONFLICT(id) DO UPDATE SET body = excluded.body",
             params![id, seq_to_sql(seq), body.to_string()],
+        )?;
+        Ok(())
+    }
+
+    pub fn save_clock(&self, offset_seconds: i64) -> rusqlite::Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO clock (id, offset_seconds) VALUES (1, ?1)",
+            params![offset_seconds],
         )?;
         Ok(())
     }
@@ -126,16 +142,22 @@ fn load(conn: &Connection) -> rusqlite::Result<Loaded> {
     let request_ids = stmt
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let clock_offset = conn
+        .query_row("SELECT offset_seconds FROM clock WHERE id = 1", [], |row| {
+            row.get(0)
+        })
+        .optional()?
+        .unwrap_or(0);
     Ok(Loaded {
         referrals,
         request_ids,
+        clock_offset,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::OptionalExtension;
     use serde_json::json;
 
     fn contains(conn: &Connection, id: &str) -> rusqlite::Result<bool> {
@@ -159,9 +181,12 @@ mod tests {
             file.remember("req-1", "b")?;
             file.remove("b")?;
             assert!(contains(&file.conn, "a")?);
+            file.save_clock(86_400)?;
+            file.upsert("c", 3, &json!({"id": "c"}))?;
         }
         let (_file, loaded) = StateFile::open(&path)?;
-        assert_eq!(loaded.referrals.len(), 1);
+        assert_eq!(loaded.clock_offset, 86_400);
+        assert_eq!(loaded.referrals.len(), 2);
         assert_eq!(
             loaded.referrals.first().map(|r| r.2["name"].clone()),
             Some(json!("two"))

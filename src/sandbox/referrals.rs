@@ -3,7 +3,8 @@
 //! Each handler reads and checks its input before it takes the store's lock, then looks up,
 //! checks `If-Match`, validates, changes and writes through in one critical section, so
 //! concurrent requests cannot interleave. What the server fills in and how a change is
-//! validated lives in `fields.rs`.
+//! validated lives in `fields.rs`; what Microsoft does (`X-Sandbox-Actor`) in `microsoft.rs`.
+//! Reads and changes first expire what the sandbox clock says is due (`expiry.rs`).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,9 +18,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::envelope::ApiError;
+use super::expiry;
 use super::fields::{
-    assign_server_fields, check_create, check_not_terminal, client_body, client_view, finish_update,
+    Origin, assign_server_fields, check_create, check_not_terminal, client_body, client_view,
+    finish_update,
 };
+use super::microsoft::{self, Actor};
 use super::patch;
 use super::routes::{ROOT, base_url, read_json};
 use super::state::App;
@@ -32,8 +36,12 @@ pub async fn create(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let actor = Actor::of(&headers)?;
     let payload = client_body(read_json(&headers, body).await?)?;
     check_create(&payload)?;
+    if actor == Actor::Microsoft {
+        microsoft::check_create(&payload)?;
+    }
     let request_id = headers
         .get("ms-requestid")
         .and_then(|v| v.to_str().ok())
@@ -50,9 +58,10 @@ pub async fn create(
         tracing::info!("sandbox: create replayed by MS-RequestId; no new referral");
         return Ok(answer(status, render(existing, &base, false)));
     }
-    let engagement = match payload.get("engagementId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) if store.has_engagement(id) => Some(id.clone()),
+    let origin = match payload.get("engagementId") {
+        _ if actor == Actor::Microsoft => Origin::Microsoft,
+        None | Some(Value::Null) => Origin::Partner,
+        Some(Value::String(id)) if store.has_engagement(id) => Origin::Connected(id.clone()),
         Some(other) => {
             return Err(ApiError::invalid(
                 format!("engagementId {other}: no such engagement"),
@@ -60,7 +69,7 @@ pub async fn create(
             ));
         }
     };
-    let body = assign_server_fields(payload, engagement);
+    let body = assign_server_fields(payload, origin, &mut store.clock);
     let id = body["id"].as_str().unwrap_or_default().to_string();
     let record = store.insert(&id, body, request_id).map_err(storage_error)?;
     app.stats.created.fetch_add(1, Ordering::Relaxed);
@@ -74,7 +83,8 @@ pub async fn get_one(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
-    let store = app.store();
+    Actor::partner_only(&headers, "GET")?;
+    let store = expiry::current(&app)?;
     let record = store.get(&id).ok_or_else(|| ApiError::not_found(&id))?;
     Ok(answer(
         StatusCode::OK,
@@ -91,18 +101,22 @@ pub async fn patch(
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
     let doc = read_json(&headers, body).await?;
+    if Actor::of(&headers)? == Actor::Microsoft {
+        return microsoft::patch(&app, &headers, &id, &doc);
+    }
     let ops = patch::parse(&doc).map_err(|errors| ApiError::fields(&errors))?;
-    let mut store = app.store();
+    let mut store = expiry::current(&app)?;
     let record = store.get(&id).ok_or_else(|| ApiError::not_found(&id))?;
+    // A closed referral takes no change whatever the eTag: say so rather than 412.
+    check_not_terminal(&record.body)?;
     if let Some(if_match) = headers.get(header::IF_MATCH) {
         check_if_match(if_match, record)?;
     }
-    check_not_terminal(&record.body)?;
-    let mut updated = record.body.clone();
+    let previous = record.body.clone();
+    let mut updated = previous.clone();
     patch::apply(&mut updated, &ops).map_err(|e| ApiError::fields(&[e]))?;
     patch::coerce(&mut updated);
-    let previous = record.body.clone();
-    let updated = finish_update(&previous, updated)?;
+    let updated = finish_update(&previous, updated, &mut store.clock)?;
     let record = store
         .replace(&id, updated)
         .map_err(storage_error)?
@@ -125,6 +139,7 @@ pub async fn put(
     body: Body,
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
+    Actor::partner_only(&headers, "PUT")?;
     let if_match = required_if_match(&headers)?;
     let payload = client_body(read_json(&headers, body).await?)?;
     if let Some(sent) = payload.get("id").and_then(Value::as_str)
@@ -135,19 +150,18 @@ pub async fn put(
             "id",
         ));
     }
-    let mut store = app.store();
+    let mut store = expiry::current(&app)?;
     let record = store.get(&id).ok_or_else(|| ApiError::not_found(&id))?;
-    check_if_match(&if_match, record)?;
     check_not_terminal(&record.body)?;
+    check_if_match(&if_match, record)?;
     let mut updated = client_view(&payload);
     for field in server_owned() {
         if let Some(value) = record.body.get(field) {
             updated.insert(field.to_string(), value.clone());
         }
     }
-    let updated = Value::Object(updated);
     let previous = record.body.clone();
-    let updated = finish_update(&previous, updated)?;
+    let updated = finish_update(&previous, Value::Object(updated), &mut store.clock)?;
     let record = store
         .replace(&id, updated)
         .map_err(storage_error)?
@@ -172,7 +186,7 @@ fn required_if_match(headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
 }
 
 /// 412 unless `If-Match` is `*` or the referral's eTag (with or without its quotes).
-fn check_if_match(if_match: &HeaderValue, record: &Record) -> Result<(), ApiError> {
+pub(super) fn check_if_match(if_match: &HeaderValue, record: &Record) -> Result<(), ApiError> {
     let sent = if_match.to_str().unwrap_or_default().trim();
     let current = record.str_field("eTag").unwrap_or_default();
     let bare = |s: &str| s.trim_start_matches("W/").trim_matches('"').to_string();
@@ -187,7 +201,7 @@ fn check_if_match(if_match: &HeaderValue, record: &Record) -> Result<(), ApiErro
     ))
 }
 
-fn prefers_representation(headers: &HeaderMap) -> bool {
+pub(super) fn prefers_representation(headers: &HeaderMap) -> bool {
     headers
         .get_all("prefer")
         .iter()
@@ -226,7 +240,7 @@ pub fn render(record: &Record, base: &str, with_context: bool) -> Value {
 }
 
 /// A referral answer with its `ETag` header.
-fn answer(status: StatusCode, body: Value) -> Response {
+pub(super) fn answer(status: StatusCode, body: Value) -> Response {
     let etag = body.get("eTag").and_then(Value::as_str).map(str::to_string);
     let mut response = (status, Json(body)).into_response();
     if let Some(value) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
@@ -235,7 +249,7 @@ fn answer(status: StatusCode, body: Value) -> Response {
     response
 }
 
-fn no_content(record: &Record) -> Response {
+pub(super) fn no_content(record: &Record) -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Some(value) = record
         .str_field("eTag")

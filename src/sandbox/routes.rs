@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::envelope::ApiError;
 use super::faults::api_gate;
 use super::state::App;
-use super::{authority, list, live_config, referrals};
+use super::{authority, expiry, list, live_config, referrals};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -43,6 +43,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route_layer(middleware::from_fn_with_state(Arc::clone(&app), api_gate));
     let admin = Router::new()
         .route("/sandbox/reset", post(reset))
+        .route("/sandbox/advance", post(expiry::advance))
         .route("/sandbox/referrals/{id}", delete(remove))
         .route(
             "/sandbox/config",

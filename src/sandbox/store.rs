@@ -3,13 +3,17 @@
 //! One `Store` sits behind one mutex; handlers take the lock, decide and change in one short
 //! critical section (no `.await` inside), so sixteen concurrent uploads cannot interleave a
 //! lookup and an insert and create a duplicate. With `--state` every change is written through
-//! to SQLite before the lock is released.
+//! to SQLite before the lock is released. The sandbox clock lives here too: the stamps it hands
+//! out are written in the same critical sections as the changes they date.
 
 use std::collections::{HashMap, HashSet};
 
+use jiff::SignedDuration;
 use serde_json::Value;
 
+use super::index::Index;
 use super::persist::StateFile;
+use super::time::Clock;
 use crate::Error;
 
 /// One stored referral: its body as the API returns it (without `links`, which depend on the
@@ -26,30 +30,16 @@ impl Record {
     }
 }
 
-/// All referrals of the sandbox.
+/// All referrals of the sandbox, and its clock.
 pub struct Store {
     records: HashMap<String, Record>,
     request_ids: HashMap<String, String>,
-    /// How many referrals each engagement has (connected creates check it; a scan of every
-    /// referral made large sandboxes slow down as they filled).
-    engagements: HashMap<String, usize>,
+    /// Engagements, orders and expirations (see `index.rs`): a scan of every referral made
+    /// large sandboxes slow down as they filled.
+    index: Index,
     next_seq: u64,
+    pub clock: Clock,
     file: Option<StateFile>,
-}
-
-/// Count `body`'s engagement in `index` (`delta` +1 when it arrives, -1 when it leaves).
-fn count_engagement(index: &mut HashMap<String, usize>, body: &Value, arrives: bool) {
-    let Some(engagement) = body.get("engagementId").and_then(Value::as_str) else {
-        return;
-    };
-    if arrives {
-        *index.entry(engagement.to_owned()).or_default() += 1;
-    } else if let Some(n) = index.get_mut(engagement) {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            index.remove(engagement);
-        }
-    }
 }
 
 impl Store {
@@ -57,8 +47,9 @@ impl Store {
         Store {
             records: HashMap::new(),
             request_ids: HashMap::new(),
-            engagements: HashMap::new(),
+            index: Index::default(),
             next_seq: 1,
+            clock: Clock::new(0),
             file: None,
         }
     }
@@ -67,9 +58,13 @@ impl Store {
     pub fn open(path: &std::path::Path) -> Result<Self, Error> {
         let (file, loaded) = StateFile::open(path)?;
         let mut store = Store::in_memory();
+        store.clock = Clock::new(loaded.clock_offset);
         for (id, seq, body) in loaded.referrals {
             store.next_seq = store.next_seq.max(seq.saturating_add(1));
-            count_engagement(&mut store.engagements, &body, true);
+            store
+                .clock
+                .observe(body.get("updatedDateTime").and_then(Value::as_str));
+            store.index.add(&id, seq, &body);
             store.records.insert(id, Record { seq, body });
         }
         store.request_ids.extend(loaded.request_ids);
@@ -90,9 +85,24 @@ impl Store {
         self.records.values()
     }
 
+    /// The indexes, for ordered listings.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The referral with this sequence number.
+    pub fn at_seq(&self, seq: u64) -> Option<&Record> {
+        self.index.id_at(seq).and_then(|id| self.records.get(id))
+    }
+
     /// Whether any referral belongs to this engagement.
     pub fn has_engagement(&self, engagement_id: &str) -> bool {
-        self.engagements.contains_key(engagement_id)
+        !self.index.engagement(engagement_id).is_empty()
+    }
+
+    /// The ids of an engagement's referrals.
+    pub fn engagement(&self, engagement_id: &str) -> Vec<String> {
+        self.index.engagement(engagement_id).to_vec()
     }
 
     /// The referral an earlier create with this `MS-RequestId` made, if it still exists.
@@ -100,6 +110,17 @@ impl Store {
         self.request_ids
             .get(request_id)
             .and_then(|id| self.records.get(id))
+    }
+
+    /// Move the sandbox clock forward (and remember how far, with `--state`).
+    pub fn advance(&mut self, by: SignedDuration) -> rusqlite::Result<()> {
+        let mut clock = self.clock.clone();
+        clock.advance(by);
+        if let Some(file) = &self.file {
+            file.save_clock(clock.offset_seconds())?;
+        }
+        self.clock = clock;
+        Ok(())
     }
 
     /// Add a new referral (its body carries its `id`).
@@ -116,20 +137,25 @@ impl Store {
                 file.remember(request_id, id)?;
             }
         }
-        self.next_seq += 1;
         if let Some(request_id) = request_id {
             self.request_ids
                 .insert(request_id.to_string(), id.to_string());
         }
-        count_engagement(&mut self.engagements, &body, true);
+        Ok(self.put(id, seq, body))
+    }
+
+    /// Place a body at `seq` in memory and the indexes.
+    fn put(&mut self, id: &str, seq: u64, body: Value) -> &Record {
+        self.next_seq = self.next_seq.max(seq.saturating_add(1));
         if let Some(old) = self.records.get(id) {
-            count_engagement(&mut self.engagements, &old.body, false);
+            self.index.remove(id, old.seq, &old.body);
         }
+        self.index.add(id, seq, &body);
         let record = self
             .records
             .entry(id.to_string())
             .insert_entry(Record { seq, body });
-        Ok(record.into_mut())
+        record.into_mut()
     }
 
     /// Replace the body of an existing referral; `None` when there is no such referral.
@@ -140,8 +166,8 @@ impl Store {
         if let Some(file) = &self.file {
             file.upsert(id, record.seq, &body)?;
         }
-        count_engagement(&mut self.engagements, &record.body, false);
-        count_engagement(&mut self.engagements, &body, true);
+        self.index.remove(id, record.seq, &record.body);
+        self.index.add(id, record.seq, &body);
         record.body = body;
         Ok(Some(record))
     }
@@ -154,26 +180,26 @@ impl Store {
         self.request_ids.retain(|_, referral| referral != id);
         match self.records.remove(id) {
             Some(old) => {
-                count_engagement(&mut self.engagements, &old.body, false);
+                self.index.remove(id, old.seq, &old.body);
                 Ok(true)
             }
             None => Ok(false),
         }
     }
 
-    /// Delete everything.
+    /// Delete every referral (the clock keeps its time).
     pub fn clear(&mut self) -> rusqlite::Result<()> {
         if let Some(file) = &self.file {
             file.clear()?;
         }
         self.records.clear();
         self.request_ids.clear();
-        self.engagements.clear();
+        self.index.clear();
         Ok(())
     }
 
     /// How many `externalReferenceId` values are held by more than one outgoing referral.
-    /// Connected referrals (stored as Incoming, see `referrals.rs`) do not count.
+    /// Connected referrals and referrals shared with the partner (Incoming) do not count.
     pub fn duplicate_external_ids(&self) -> usize {
         let mut seen = HashSet::new();
         let mut duplicated = HashSet::new();

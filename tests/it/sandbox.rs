@@ -9,7 +9,9 @@ mod behaviour;
 mod connections;
 mod contract;
 mod input;
+mod listing;
 mod live_config;
+mod microsoft;
 mod tenant_limits;
 
 use serde_json::Value;

@@ -108,15 +108,7 @@ impl Api {
             if let Some(etag) = if_match {
                 request = request.header("If-Match", etag);
             }
-            let response = request.send().await?;
-            let status = response.status().as_u16();
-            let text = response.text().await?;
-            let body = if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text)?
-            };
-            Ok((status, body))
+            super::sandbox::status_and_json(request.send().await?).await
         })
     }
 

@@ -33,6 +33,18 @@ pub fn referral_with_external_id(external_id: &str) -> TestResult<Value> {
     Ok(body)
 }
 
+/// A response's status and JSON body (Null when empty).
+pub async fn status_and_json(response: reqwest::Response) -> TestResult<(u16, Value)> {
+    let status = response.status().as_u16();
+    let text = response.text().await?;
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text)?
+    };
+    Ok((status, body))
+}
+
 /// A sandbox in this process, with a client and a token it accepts.
 pub struct TestSandbox {
     pub running: RunningSandbox,
@@ -97,14 +109,7 @@ impl TestSandbox {
     /// GET a URL with the token; status and JSON body (Null when empty).
     pub async fn get_json(&self, url: &str) -> TestResult<(u16, Value)> {
         let response = self.request(reqwest::Method::GET, url).send().await?;
-        let status = response.status().as_u16();
-        let text = response.text().await?;
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text)?
-        };
-        Ok((status, body))
+        status_and_json(response).await
     }
 
     /// `GET /sandbox/stats`.
