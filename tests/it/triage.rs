@@ -6,7 +6,7 @@
 //! - `once`: accept and decline once, a re-run sends nothing, an expired referral reported
 //!   and never retried, bad rows named while the good ones go.
 //! - `crash`: a 412 because the referral changed meanwhile, a run killed after `sent`, an
-//!   answer of ours that was lost.
+//!   answer of ours that was lost, SIGTERM in a wait (exit 130, finished by the next run).
 //!
 //! [`Desk`] holds the tempdir, the sandbox and helpers to act on it as the partner, as a
 //! colleague, or as Microsoft.

@@ -183,3 +183,25 @@ fn issue_12_an_answer_of_ours_that_was_lost_is_recorded_done_without_sending_aga
     );
     Ok(())
 }
+
+#[test]
+fn issue_12_sigterm_while_a_decision_waits_ends_the_run_at_once_with_130() -> TestResult {
+    let desk = Desk::new(&["--rate-limit", "1/s"])?;
+    let id = desk.shared_by_microsoft("Interrupted")?;
+    desk.decisions(&format!("referralId,decision,reason\n{id},accept,\n"))?;
+    let mut child = spawn(&desk)?;
+    wait_for_sent(&desk, &id, &mut child)?;
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()?;
+    let output = finish(child)?;
+    expect_exit(&output, 130)?;
+    // Stopped in the wait for the rate limit: never applied, left `sent` for a read.
+    assert_eq!(desk.entry(&id)?.state, TriageState::Sent);
+    assert_eq!(desk.status_of(&id)?, "New/Pending");
+    let output = finish(spawn(&desk)?)?;
+    expect_exit(&output, 0)?;
+    assert_eq!(desk.status_of(&id)?, "Active/Accepted");
+    Ok(())
+}
