@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod decisions;
+pub mod standing;
 pub mod summary;
 
 use std::collections::HashSet;

@@ -10,11 +10,10 @@
 //! from a fresh read; so does any other refusal, so that a referral that expired in between
 //! is reported as expired rather than as a failure.
 
-use serde_json::{Value, json};
-
+use super::standing::{Standing, patch_of, standing, status_text, target};
 use super::summary::{Outcome, Reported};
 use crate::api::client::Updated;
-use crate::api::{ApiClient, ApiError, ApiReferral, PatchOp};
+use crate::api::{ApiClient, ApiError, ApiReferral};
 use crate::ledger::{
     Decision, Ledger, LedgerError, RunId, SourceLocation, TriageEntry, TriageFailed, TriagePending,
     TriageSettled, TriageState,
@@ -47,65 +46,6 @@ impl From<LedgerError> for Halt {
     fn from(err: LedgerError) -> Self {
         Halt::Ledger(err)
     }
-}
-
-/// Where a referral stands for a decision.
-#[derive(Debug, PartialEq, Eq)]
-enum Standing {
-    /// New (Pending or Received): it awaits a response.
-    Awaiting,
-    /// It already holds the decision.
-    Decided,
-    Expired,
-    /// Closed otherwise, or answered the other way.
-    Closed,
-    /// Not an inbound referral: the direction it has.
-    NotInbound(String),
-}
-
-/// The status and substatus a decision sets.
-fn target(decision: Decision) -> (&'static str, &'static str) {
-    match decision {
-        Decision::Accept => ("Active", "Accepted"),
-        Decision::Decline => ("Closed", "Declined"),
-    }
-}
-
-fn standing(referral: &ApiReferral, decision: Decision) -> Standing {
-    let direction = referral.json().get("direction").and_then(Value::as_str);
-    if direction != Some("Incoming") {
-        return Standing::NotInbound(direction.unwrap_or("none").to_owned());
-    }
-    let now = (referral.status(), referral.substatus());
-    let (status, substatus) = target(decision);
-    match now {
-        (Some(s), Some(sub)) if s == status && sub == substatus => Standing::Decided,
-        (Some("New"), _) => Standing::Awaiting,
-        (Some("Closed"), Some("Expired")) => Standing::Expired,
-        _ => Standing::Closed,
-    }
-}
-
-/// The JSON Patch of a decision.
-fn patch_of(item: &Item) -> Vec<PatchOp> {
-    let (status, substatus) = target(item.decision);
-    let mut ops = vec![
-        PatchOp::replace("/status", json!(status)),
-        PatchOp::replace("/substatus", json!(substatus)),
-    ];
-    if let (Decision::Decline, Some(reason)) = (item.decision, &item.reason) {
-        ops.push(PatchOp::replace("/statusReason", json!(reason)));
-    }
-    ops
-}
-
-/// "Active/Accepted", or what is known of it.
-fn status_text(referral: &ApiReferral) -> String {
-    format!(
-        "{}/{}",
-        referral.status().unwrap_or("?"),
-        referral.substatus().unwrap_or("?")
-    )
 }
 
 /// What carries out decisions: the client, the ledger and the run.
@@ -169,7 +109,7 @@ impl Triage<'_> {
                 .patch(&item.referral_id, &patch_of(item), Some(etag))
                 .await
             {
-                Ok(updated) => return self.accepted_answer(item, &current, &updated),
+                Ok(updated) => return self.answered(item, &current, &updated),
                 Err(ApiError::Http { status: 412, .. }) => {}
                 Err(err) if is_refusal(&err) => refusal = Some(err),
                 Err(err) => return self.failed(item, err),
@@ -220,7 +160,7 @@ impl Triage<'_> {
     }
 
     /// The PATCH was answered: the referral holds the decision.
-    fn accepted_answer(
+    fn answered(
         &mut self,
         item: &Item,
         before: &ApiReferral,
@@ -368,75 +308,4 @@ fn recorded(item: &Item, entry: &TriageEntry) -> Reported {
         ),
     };
     report(item, outcome, detail)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn referral(direction: &str, status: &str, substatus: &str) -> ApiReferral {
-        let json =
-            json!({"id": "r", "direction": direction, "status": status, "substatus": substatus});
-        ApiReferral::from_json(json).unwrap()
-    }
-
-    #[test]
-    fn where_a_referral_stands_for_each_decision() {
-        use Decision::{Accept, Decline};
-        let cases = [
-            (("Incoming", "New", "Pending"), Accept, Standing::Awaiting),
-            (("Incoming", "New", "Received"), Decline, Standing::Awaiting),
-            (
-                ("Incoming", "Active", "Accepted"),
-                Accept,
-                Standing::Decided,
-            ),
-            (
-                ("Incoming", "Active", "Accepted"),
-                Decline,
-                Standing::Closed,
-            ),
-            (
-                ("Incoming", "Closed", "Declined"),
-                Decline,
-                Standing::Decided,
-            ),
-            (("Incoming", "Closed", "Expired"), Accept, Standing::Expired),
-            (("Incoming", "Closed", "Lost"), Accept, Standing::Closed),
-            (
-                ("Outgoing", "New", "Pending"),
-                Accept,
-                Standing::NotInbound("Outgoing".into()),
-            ),
-        ];
-        for ((direction, status, substatus), decision, want) in cases {
-            let got = standing(&referral(direction, status, substatus), decision);
-            assert_eq!(got, want, "{direction} {status}/{substatus} {decision:?}");
-        }
-    }
-
-    #[test]
-    fn a_decline_carries_its_reason_and_an_accept_none() {
-        let mut item = Item {
-            referral_id: "r".into(),
-            decision: Decision::Decline,
-            reason: Some("No capacity".into()),
-            source: None,
-        };
-        let paths = |ops: Vec<PatchOp>| {
-            ops.into_iter()
-                .map(|op| (op.path, op.value))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(
-            paths(patch_of(&item)),
-            [
-                ("/status".to_owned(), json!("Closed")),
-                ("/substatus".to_owned(), json!("Declined")),
-                ("/statusReason".to_owned(), json!("No capacity")),
-            ]
-        );
-        item.decision = Decision::Accept;
-        assert_eq!(paths(patch_of(&item)).len(), 2);
-    }
 }
