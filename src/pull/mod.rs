@@ -6,9 +6,12 @@
 //! JSON, in one transaction) only after every file is renamed into place and flushed, so a kill
 //! at any point means the next pull delivers everything not yet delivered, and a pull with
 //! nothing changed writes a header-only file at the cost of one listing page.
+//!
+//! The other way back, inbound referrals answered, is [`triage`].
 
 pub mod mirror;
 pub mod record;
+pub mod triage;
 pub mod write;
 
 use std::collections::HashSet;

@@ -90,7 +90,7 @@ fn a_ledger_of_an_earlier_version_keeps_its_records_and_gets_the_marker() {
     let path = dir.path().join("ledger.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TABLE row_errors; DROP TABLE mirror; DROP TABLE mirror_watermark;
+        "DROP TABLE row_errors; DROP TABLE mirror; DROP TABLE mirror_watermark; DROP TABLE triage;
          PRAGMA application_id = 0; PRAGMA user_version = 1;",
     )
     .unwrap();

@@ -153,7 +153,9 @@ fn a_pull_against_an_older_ledger_migrates_it_and_keeps_its_records() -> TestRes
     let ws = uploaded()?;
     // What schema version 3 wrote: no mirror tables.
     let conn = rusqlite::Connection::open(ws.path("ledger.db"))?;
-    conn.execute_batch("DROP TABLE mirror; DROP TABLE mirror_watermark; PRAGMA user_version = 3;")?;
+    conn.execute_batch(
+        "DROP TABLE mirror; DROP TABLE mirror_watermark; DROP TABLE triage; PRAGMA user_version = 3;",
+    )?;
     drop(conn);
     expect_code(&pull(&ws, "out.csv", &[])?, 0)?;
     assert_eq!(csv_rows(&ws, "out.csv")?.len(), 3);
