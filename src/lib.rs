@@ -10,6 +10,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod admin;
+pub mod api;
 pub mod cli;
 pub mod console;
 pub mod error;

@@ -1,5 +1,5 @@
 //! `login`, `whoami` and `logout`: a person signs in once, with a device code and MFA in any
-//! browser; cron runs later use the stored refresh token (see `upload::auth`).
+//! browser; cron runs later use the stored refresh token (see `api::auth`).
 //!
 //! Partner Center enforces MFA on every App+User call, which rules out unattended password
 //! sign-ins: the device authorization grant (RFC 8628, as `az login --use-device-code` does) is
@@ -9,12 +9,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::api::auth::AuthError;
+use crate::api::auth::credentials::{self, Credentials};
+use crate::api::auth::entra::{Entra, Tokens};
+use crate::api::{auth_error, runtime};
 use crate::cli::{CredentialsArgs, LoginArgs};
 use crate::console;
-use crate::upload::auth::AuthError;
-use crate::upload::auth::credentials::{self, Credentials};
-use crate::upload::auth::entra::{Entra, Tokens};
-use crate::upload::{auth_error, runtime};
 use crate::{Error, Exit};
 
 /// Sign in with a device code and store the credentials.

@@ -26,10 +26,10 @@ pub use report::report_command;
 pub use status::status_command;
 
 use crate::Error;
+use crate::api::client::{ApiClient, ApiError};
+use crate::api::{Api, SendSettings, runtime};
 use crate::cli::ApiArgs;
 use crate::ledger::Ledger;
-use crate::upload::client::{ApiClient, ApiError};
-use crate::upload::{Api, SendSettings, runtime};
 
 /// Open a ledger that must exist (a mistyped `--ledger` is an error naming the path).
 pub(crate) fn open_ledger(path: &Path) -> Result<Ledger, Error> {

@@ -6,9 +6,9 @@
 //! that referral from the API, so a typo in the id is caught before the ledger changes. Both
 //! take the ledger's run lock: a repair never races an upload.
 
+use crate::api::client::{ApiClient, ApiError, ApiReferral};
 use crate::cli::{ForgetArgs, RelinkArgs};
 use crate::ledger::{self, Ledger, LedgerError};
-use crate::upload::client::{ApiClient, ApiError, ApiReferral};
 use crate::{Error, Exit};
 
 use super::{api_error, say, with_api};

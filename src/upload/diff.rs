@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::client::PatchOp;
+use crate::api::client::PatchOp;
 use crate::mapping::write_json;
 use crate::referral::{FieldError, Json, validate_transition};
 

@@ -17,12 +17,12 @@ mod cosell;
 
 pub use self::cosell::patched_fields as connected_fields;
 
-use super::client::{ApiClient, ApiError, ApiReferral, PatchOp, Recovery, Updated};
 use super::diff::{patch_ops, payload_hash};
 use super::plan::Plan;
-use super::stop::Stop;
 use super::summary::{Counters, bump};
 use super::unpatchable;
+use crate::api::client::{ApiClient, ApiError, ApiReferral, PatchOp, Recovery, Updated};
+use crate::api::stop::Stop;
 use crate::ledger::{
     Failed, FailureKind, InFlight, LedgerError, RunId, SourceLocation, Step, Synced, WriteOp,
     WriterHandle,
@@ -111,7 +111,7 @@ impl Failure {
             }
             _ => (None, None),
         };
-        let kind = if super::retry::is_retryable(err) {
+        let kind = if crate::api::retry::is_retryable(err) {
             FailureKind::Retryable
         } else {
             FailureKind::Permanent

@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::engine::Job;
 use super::plan::Plan;
 use super::run::{Feed, RunSetup};
-use super::{Api, SendSettings, Session, check_summary_path, finish, runtime};
+use super::{Session, check_summary_path, finish};
+use crate::api::{ADAPTIVE_START, Api, SendSettings, runtime};
 use crate::cli::RetryArgs;
 use crate::ledger::{LedgerRecord, Step};
 use crate::mapping::MappedRecord;
@@ -19,7 +20,7 @@ use crate::{Error, Exit};
 /// `retry`: see the command's `--help`.
 pub fn retry_command(args: RetryArgs, quiet: bool) -> Result<Exit, Error> {
     let settings = SendSettings {
-        rate: args.rate.unwrap_or(super::ADAPTIVE_START),
+        rate: args.rate.unwrap_or(ADAPTIVE_START),
         burst: args.burst,
         adaptive: args.rate.is_none(),
         concurrency: args.concurrency,

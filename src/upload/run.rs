@@ -13,13 +13,13 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use super::client::ApiClient;
 use super::diff::payload_hash;
 use super::engine::{Control, Engine, Job, hash_of};
 use super::plan::{Plan, plan};
 use super::progress::{self, Progress};
 use super::row_log::RowLog;
 use super::summary::{Counters, Summary, bump};
+use crate::api::client::ApiClient;
 use crate::ledger::{Ledger, LedgerError, LedgerWriter, RunId, State, SyncEntry, WriterOptions};
 use crate::mapping::{Evaluated, MappedRecord, RowOutcome, Rows};
 use crate::source::Row;

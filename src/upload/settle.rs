@@ -8,7 +8,7 @@ use crate::ledger::{
     Failed, FailureKind, LedgerRecord, RunId, Step, Synced, WriteOp, WriterHandle,
 };
 
-use super::client::{ApiClient, ApiError};
+use crate::api::client::{ApiClient, ApiError};
 
 /// How the unsure records were settled.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

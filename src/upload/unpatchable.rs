@@ -13,8 +13,8 @@ use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 
-use super::client::PatchOp;
 use super::summary::{Counters, Notice, NoticeKind, bump};
+use crate::api::client::PatchOp;
 use crate::referral::contract::{NOT_PATCHABLE_REASON, is_terminal, patchable};
 
 /// The reason a closed referral is left alone.

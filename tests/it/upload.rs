@@ -10,12 +10,12 @@ mod user_agent;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use referral_sync::api::auth::{OAuthSettings, TokenSource};
+use referral_sync::api::client::{ApiClient, ApiError, ClientConfig, PatchOp};
+use referral_sync::api::rate_limit::RateLimiter;
+use referral_sync::api::retry::RetryPolicy;
+use referral_sync::api::secret::Secret;
 use referral_sync::sandbox::{self, RateLimit, RunningSandbox, SandboxConfig};
-use referral_sync::upload::auth::{OAuthSettings, TokenSource};
-use referral_sync::upload::client::{ApiClient, ApiError, ClientConfig, PatchOp};
-use referral_sync::upload::rate_limit::RateLimiter;
-use referral_sync::upload::retry::RetryPolicy;
-use referral_sync::upload::secret::Secret;
 use serde_json::{Value, json};
 use uuid::Uuid;
 

@@ -19,12 +19,12 @@ use serde_json::Value;
 use self::join::{ApiEntry, ApiIndex, Category, ExportEntry, Finding, Join};
 use self::output::{Compared, Counts, Format, Reconciliation};
 use super::{api_error, stdout_done, with_api, write_output};
+use crate::api::client::ApiReferral;
 use crate::cli::ReconcileArgs;
 use crate::ledger::{self, Adopt, Ledger, LedgerError};
 use crate::mapping::RowOutcome;
 use crate::output_file::{Writes, check_writable};
 use crate::source::SourceOptions;
-use crate::upload::client::ApiReferral;
 use crate::upload::engine::{connected_fields, hash_of};
 use crate::{Error, Exit};
 

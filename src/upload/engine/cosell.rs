@@ -10,8 +10,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Converged, Engine, Failure, Job, Outcome, synced_of};
+use crate::api::client::{ApiError, ApiReferral, Recovery};
 use crate::ledger::Step;
-use crate::upload::client::{ApiError, ApiReferral, Recovery};
 use crate::upload::diff::{diff, payload_hash};
 use crate::upload::unpatchable;
 

@@ -7,9 +7,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use referral_sync::upload::auth::{OAuthSettings, TokenSource};
-use referral_sync::upload::client::ApiClient;
-use referral_sync::upload::secret::Secret;
+use referral_sync::api::auth::{OAuthSettings, TokenSource};
+use referral_sync::api::client::ApiClient;
+use referral_sync::api::secret::Secret;
 use serde_json::json;
 
 use super::config;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use referral_sync::upload::client::{ApiClient, ApiError};
+use referral_sync::api::client::{ApiClient, ApiError};
 use serde_json::json;
 
 use super::fake::{fixed, json_response, serve};

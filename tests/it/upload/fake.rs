@@ -12,11 +12,11 @@ use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use referral_sync::api::auth::{AuthError, OAuthSettings, TokenSource};
+use referral_sync::api::client::{ApiClient, ApiError};
+use referral_sync::api::rate_limit::RateLimiter;
+use referral_sync::api::secret::Secret;
 use referral_sync::cli::ApiArgs;
-use referral_sync::upload::auth::{AuthError, OAuthSettings, TokenSource};
-use referral_sync::upload::client::{ApiClient, ApiError};
-use referral_sync::upload::rate_limit::RateLimiter;
-use referral_sync::upload::secret::Secret;
 use serde_json::json;
 use uuid::Uuid;
 

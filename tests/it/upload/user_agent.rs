@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use referral_sync::upload::client::{ApiClient, USER_AGENT};
+use referral_sync::api::client::ApiClient;
+use referral_sync::api::http::USER_AGENT;
 use serde_json::json;
 
 use super::config;

@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use referral_sync::api::auth::TokenSource;
+use referral_sync::api::client::{ApiClient, ClientConfig};
+use referral_sync::api::rate_limit::RateLimiter;
+use referral_sync::api::retry::RetryPolicy;
+use referral_sync::api::secret::Secret;
 use referral_sync::ledger::{Ledger, LedgerError, LedgerWriter, Pending, WriteOp, WriterOptions};
 use referral_sync::mapping::MappedRecord;
-use referral_sync::upload::auth::TokenSource;
-use referral_sync::upload::client::{ApiClient, ClientConfig};
 use referral_sync::upload::engine::{Engine, Job};
 use referral_sync::upload::plan::Plan;
-use referral_sync::upload::rate_limit::RateLimiter;
-use referral_sync::upload::retry::RetryPolicy;
-use referral_sync::upload::secret::Secret;
 
 use super::{MID_RUN, ROWS, Uploader, sandbox, wait_for_referrals, workspace};
 use crate::common::api::Peer;

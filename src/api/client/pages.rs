@@ -177,10 +177,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::upload::auth::TokenSource;
-    use crate::upload::client::ClientConfig;
-    use crate::upload::retry::RetryPolicy;
-    use crate::upload::secret::Secret;
+    use crate::api::auth::TokenSource;
+    use crate::api::client::ClientConfig;
+    use crate::api::retry::RetryPolicy;
+    use crate::api::secret::Secret;
 
     fn pages(api_url: &str) -> Pages {
         let config = ClientConfig {

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use super::credentials::{self, FileLock};
 use super::entra::Entra;
 use super::{AuthError, DEFAULT_REFRESH_MARGIN, refresh_deadline};
-use crate::upload::secret::Secret;
+use crate::api::secret::Secret;
 
 /// The credentials file, its authority, and the access token in use.
 #[derive(Debug)]

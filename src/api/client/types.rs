@@ -8,7 +8,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::ApiError;
-use crate::upload::secret::KnownSecrets;
+use crate::api::secret::KnownSecrets;
 
 /// A referral as the API returned it: the whole JSON plus typed accessors.
 #[derive(Debug, Clone, PartialEq)]

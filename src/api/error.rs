@@ -17,8 +17,8 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde_json::Value;
 
-use crate::upload::auth::AuthError;
-use crate::upload::secret::KnownSecrets;
+use crate::api::auth::AuthError;
+use crate::api::secret::KnownSecrets;
 
 /// The longest error message kept (the API documents 1024 characters as its maximum).
 pub const MAX_MESSAGE_CHARS: usize = 1024;
@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn known_secrets_are_cut_out_of_every_part_before_it_is_cut_to_length() {
         let secrets = KnownSecrets::default();
-        secrets.add(&crate::upload::secret::Secret::new("tok/en"));
+        secrets.add(&crate::api::secret::Secret::new("tok/en"));
         let envelope =
             br#"{"error":{"code":"Bearer tok/en","message":"got tok\/en","target":"tok/en"}}"#;
         let parsed = parse_redacted_error_body(envelope, &secrets);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{AuthError, SETTING_KEYS};
-use crate::upload::secret::Secret;
+use crate::api::secret::Secret;
 
 /// Read a token file; refuse one that group or others may read.
 pub(super) fn read_token_file(path: &Path) -> Result<Secret, AuthError> {

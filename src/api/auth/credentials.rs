@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::AuthError;
 use super::claims::Claims;
 use super::files::check_private;
-use crate::upload::secret::Secret;
+use crate::api::secret::Secret;
 
 /// The Entra ID authority of the public cloud.
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -286,7 +286,7 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
 mod secret_text {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::upload::secret::Secret;
+    use crate::api::secret::Secret;
 
     pub fn serialize<S: Serializer>(secret: &Secret, out: S) -> Result<S::Ok, S::Error> {
         out.serialize_str(secret.expose())

@@ -17,9 +17,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::upload::client::ApiError;
-use crate::upload::rate_limit::RateLimiter;
-use crate::upload::stop::{Stop, Stopped};
+use crate::api::error::ApiError;
+use crate::api::rate_limit::RateLimiter;
+use crate::api::stop::{Stop, Stopped};
 
 /// How often and how long to retry.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,7 +250,7 @@ mod tests {
     }
 
     fn transport() -> ApiError {
-        crate::upload::client::install_crypto_provider();
+        crate::api::http::install_crypto_provider();
         let err = reqwest::Client::new()
             .get("http://exa mple.invalid/")
             .build()

@@ -41,10 +41,10 @@ pub use self::claims::Claims;
 use self::delegated::Delegated;
 use self::files::read_token_file;
 pub use self::files::{parse_settings, read_settings_file};
+use crate::api::error::truncate;
+use crate::api::secret::{KnownSecrets, Secret};
 use crate::cli::ApiArgs;
 use crate::ledger::redact_url;
-use crate::upload::client::truncate;
-use crate::upload::secret::{KnownSecrets, Secret};
 
 /// The resource (audience) of Partner Center tokens.
 pub const DEFAULT_RESOURCE: &str = "https://api.partner.microsoft.com";
@@ -198,9 +198,9 @@ impl TokenSource {
     /// OAuth with these settings; `timeout` bounds each token request.
     pub fn oauth(settings: OAuthSettings, timeout: Duration) -> Result<Self, AuthError> {
         grant_of(&settings)?;
-        crate::upload::client::install_crypto_provider();
+        crate::api::http::install_crypto_provider();
         let http = reqwest::Client::builder()
-            .user_agent(crate::upload::client::USER_AGENT)
+            .user_agent(crate::api::http::USER_AGENT)
             .timeout(timeout)
             .build()
             .map_err(|source| AuthError::Transport {

@@ -20,7 +20,7 @@ use oauth2::{
 
 use super::AuthError;
 use super::credentials::{SCOPE, endpoint};
-use crate::upload::secret::Secret;
+use crate::api::secret::Secret;
 
 type Client = BasicClient<EndpointNotSet, EndpointSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
@@ -74,7 +74,7 @@ impl Entra {
                 DeviceAuthorizationUrl::new(device_url.clone())
                     .map_err(|_| bad_url(&device_url))?,
             );
-        crate::upload::client::install_crypto_provider();
+        crate::api::http::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             // An authorization server's redirect is never followed with a token in the body.

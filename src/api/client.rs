@@ -15,7 +15,6 @@
 //! [`ApiReferral`] keeps the whole JSON of a referral, so that fields this client does not
 //! know survive a GET-then-PUT, with accessors for the fields the uploader needs.
 
-mod error;
 mod pages;
 mod recover;
 mod types;
@@ -30,31 +29,23 @@ use serde_json::Value;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-pub use self::error::{ApiError, ErrorBody, parse_error_body, parse_retry_after, truncate};
 pub use self::pages::Pages;
 use self::pages::encode_query_value;
 pub use self::recover::Recovery;
 use self::types::{Answer, Call, referral_of, serialize, updated_of};
 pub use self::types::{ApiReferral, PatchKind, PatchOp, Updated};
+use crate::api::auth::{AuthError, TokenSource};
+pub use crate::api::error::{ApiError, ErrorBody, parse_error_body, parse_retry_after, truncate};
+use crate::api::http::{USER_AGENT, install_crypto_provider};
+use crate::api::rate_limit::RateLimiter;
+use crate::api::retry::{self, RetryPolicy};
+use crate::api::secret::{KnownSecrets, Secret};
+use crate::api::stop::Stop;
 use crate::cli::ApiArgs;
 use crate::ledger::redact_url;
-use crate::upload::auth::{AuthError, TokenSource};
-use crate::upload::rate_limit::RateLimiter;
-use crate::upload::retry::{self, RetryPolicy};
-use crate::upload::secret::{KnownSecrets, Secret};
-use crate::upload::stop::Stop;
 
 /// The resource path under the API's base URL.
 pub const REFERRALS_PATH: &str = "/v1.0/engagements/referrals";
-
-/// How the client names itself on every request (API and token endpoint alike).
-pub const USER_AGENT: &str = concat!("referral-sync/", env!("CARGO_PKG_VERSION"));
-
-/// Install the rustls crypto provider (ring) once per process; later calls do nothing.
-pub fn install_crypto_provider() {
-    // An Err only says that a provider is installed already.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
 
 /// Where the API is, and how patient to be with it.
 #[derive(Debug, Clone)]
