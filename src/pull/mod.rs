@@ -14,7 +14,7 @@ pub mod record;
 pub mod triage;
 pub mod write;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -93,8 +93,9 @@ pub fn pull_command(args: PullArgs) -> Result<Exit, Error> {
         ledger.records_by_referral()?,
         jiff::Timestamp::now(),
     );
+    let (rows, riders) = fold_connected(&rows, &context);
     let (inbound, ours): (Vec<&MirrorRow>, Vec<&MirrorRow>) = rows
-        .iter()
+        .into_iter()
         .partition(|row| outputs.inbound.is_some() && context.is_inbound(row));
     let mut delivered = deliver(&outputs.output, &columns, &ours, &context)?;
     if let Some(inbound_file) = &outputs.inbound {
@@ -105,12 +106,43 @@ pub fn pull_command(args: PullArgs) -> Result<Exit, Error> {
             &context,
         )?);
     }
+    delivered.carry_riders(&riders);
     ledger.mirror_mark_delivered(&api, &delivered.rows)?;
     crate::console::note(summary(&delivered, &refreshed, requests));
     Ok(match delivered.failed {
         0 => Exit::Success,
         _ => Exit::Partial,
     })
+}
+
+/// The rows to write: each undelivered row, except that a connected referral the partner made
+/// for Microsoft is delivered on its partner's row (written even when the partner's own
+/// referral did not change). The riders: connected rows by the partner row that carries them.
+fn fold_connected<'a>(
+    rows: &'a [MirrorRow],
+    context: &'a Context,
+) -> (Vec<&'a MirrorRow>, HashMap<String, Vec<&'a MirrorRow>>) {
+    let mut written: Vec<&MirrorRow> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut riders: HashMap<String, Vec<&MirrorRow>> = HashMap::new();
+    for row in rows {
+        let carrier = match context.carrier(row) {
+            Some(partner) => {
+                riders
+                    .entry(partner.referral_id.clone())
+                    .or_default()
+                    .push(row);
+                rows.iter()
+                    .find(|r| r.referral_id == partner.referral_id)
+                    .unwrap_or(partner)
+            }
+            None => row,
+        };
+        if seen.insert(carrier.referral_id.clone()) {
+            written.push(carrier);
+        }
+    }
+    (written, riders)
 }
 
 /// The columns of the files: the mapping's `[pull]` section with `--mapping`, else the
@@ -178,6 +210,23 @@ struct Carried {
 }
 
 impl Carried {
+    /// The connected rows ride with the partner rows that were delivered (and stay
+    /// undelivered with the ones left out).
+    fn carry_riders(&mut self, riders: &HashMap<String, Vec<&MirrorRow>>) {
+        let carried: Vec<Delivered> = self
+            .rows
+            .iter()
+            .filter_map(|row| riders.get(&row.referral_id))
+            .flatten()
+            .map(|rider| Delivered {
+                referral_id: rider.referral_id.clone(),
+                etag: rider.etag.clone(),
+                json: rider.json.clone(),
+            })
+            .collect();
+        self.rows.extend(carried);
+    }
+
     fn merge(&mut self, other: Carried) {
         self.rows.extend(other.rows);
         self.inbound += other.inbound;

@@ -57,6 +57,19 @@ impl Context {
             && !self.connected(row).is_some_and(known)
     }
 
+    /// The partner's own referral when `row` is the connected referral the partner made for
+    /// Microsoft: one CRM record, so its changes are delivered on the partner's row (two rows
+    /// keyed by one CRM id would have the import apply whichever came last).
+    pub fn carrier(&self, row: &MirrorRow) -> Option<&MirrorRow> {
+        if !targets_microsoft(&row.json) {
+            return None;
+        }
+        let peers = self.engagements.get(row.engagement_id.as_deref()?)?;
+        peers
+            .iter()
+            .find(|p| p.referral_id != row.referral_id && !targets_microsoft(&p.json))
+    }
+
     /// The other side of a co-sell engagement: the referral made for (or by) Microsoft when
     /// there is one, else any other referral of the engagement.
     fn connected(&self, row: &MirrorRow) -> Option<&MirrorRow> {
@@ -85,10 +98,7 @@ pub fn build(row: &MirrorRow, context: &Context) -> Value {
         .or_else(|| context.records.get(&row.referral_id).cloned())
         .or_else(|| connected.and_then(|c| c.external_id.clone()));
     let mut sync = Map::new();
-    sync.insert(
-        "changed".into(),
-        changed(row.delivered_json.as_ref(), &row.json).into(),
-    );
+    sync.insert("changed".into(), changes(row, connected).into());
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
             sync.insert(key.into(), value);
@@ -155,6 +165,31 @@ fn days_left(row: &MirrorRow, now: Timestamp) -> Option<i64> {
         .ok()?;
     let left = expires.duration_since(now);
     Some((left.as_secs() / SignedDuration::from_hours(24).as_secs()).max(0))
+}
+
+/// What changed in `row` since its last delivery, and in the connected referral the partner
+/// made for Microsoft (as `connected.status`, …; `connected` when it is new).
+fn changes(row: &MirrorRow, connected: Option<&MirrorRow>) -> String {
+    let unchanged = |r: &MirrorRow| r.delivered_json.as_ref() == Some(&r.json);
+    let mut all = Vec::new();
+    if !unchanged(row) {
+        let own = changed(row.delivered_json.as_ref(), &row.json);
+        if own == "new" {
+            return own;
+        }
+        all.push(own);
+    }
+    if let Some(connected) = connected.filter(|c| targets_microsoft(&c.json) && !unchanged(c)) {
+        match &connected.delivered_json {
+            None => all.push("connected".into()),
+            Some(before) => all.extend(
+                changed(Some(before), &connected.json)
+                    .split(';')
+                    .map(|path| format!("connected.{path}")),
+            ),
+        }
+    }
+    all.join(";")
 }
 
 /// `new` on first delivery; otherwise the paths of the fields that differ (`a.b` for nested

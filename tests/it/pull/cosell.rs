@@ -1,5 +1,5 @@
-//! A co-sell engagement pulled: the partner's referral carries the connected Microsoft
-//! referral's status and Microsoft's CRM id; when Microsoft's seller accepts, sets the CRM id
+//! A co-sell engagement pulled: one row per CRM record, the partner's referral carrying the
+//! connected Microsoft referral's status, changes and Microsoft's CRM id; when Microsoft's seller accepts, sets the CRM id
 //! and closes the engagement Won, the next pulls deliver exactly those changes, and the
 //! connected referral (Incoming, but the partner's own) never counts as inbound.
 
@@ -62,29 +62,39 @@ fn microsofts_side_of_a_co_sell_comes_back_on_the_partners_row() -> TestResult {
     let rows = csv_rows(&ws, "out.csv")?;
     assert_eq!(rows[&ours]["connectedStatus"], "New");
     assert_eq!(rows[&ours]["connectedSubstatus"], "Pending");
-    assert_eq!(
-        rows[&theirs]["externalReferenceId"], "CO-1",
-        "the connected row names the record"
+    assert_eq!(rows[&ours]["externalReferenceId"], "CO-1");
+    assert!(
+        !rows.contains_key(&theirs),
+        "one row per CRM record: the connected referral rides on the partner's row: {rows:?}"
     );
 
+    // Microsoft accepts: only its referral changes, and the partner's row says so.
     seller(&microsoft, &ours, status("Active", "Accepted"))?;
+    expect_code(&pull(&ws, "out.csv", &split)?, 0)?;
+    let rows = csv_rows(&ws, "out.csv")?;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[&ours]["connectedStatus"], "Active");
+    assert_eq!(rows[&ours]["connectedSubstatus"], "Accepted");
+    assert_eq!(
+        rows[&ours]["changed"],
+        "connected.acceptedDateTime;connected.status;connected.substatus"
+    );
+
     let msx = json!([{"op": "add", "path": "/trackingInfo/microsoftMsxId", "value": "7-XYZ123"}]);
     seller(&microsoft, &theirs, msx)?;
     expect_code(&pull(&ws, "out.csv", &split)?, 0)?;
     let rows = csv_rows(&ws, "out.csv")?;
-    assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!(rows[&ours]["connectedStatus"], "Active");
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[&ours]["microsoftCrmId"], "7-XYZ123");
-    assert_eq!(rows[&ours]["changed"], "trackingInfo.microsoftMsxId");
     assert_eq!(
-        rows[&theirs]["changed"],
-        "acceptedDateTime;status;substatus;trackingInfo.microsoftMsxId"
+        rows[&ours]["changed"],
+        "trackingInfo.microsoftMsxId;connected.trackingInfo.microsoftMsxId"
     );
 
     seller(&microsoft, &theirs, status("Closed", "Won"))?;
     expect_code(&pull(&ws, "out.csv", &split)?, 0)?;
     let rows = csv_rows(&ws, "out.csv")?;
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(
         (
             rows[&ours]["status"].as_str(),
@@ -94,5 +104,8 @@ fn microsofts_side_of_a_co_sell_comes_back_on_the_partners_row() -> TestResult {
     );
     assert_eq!(rows[&ours]["connectedSubstatus"], "Won");
     assert!(csv_rows(&ws, "inbound.csv")?.is_empty());
+    // Nothing changed since: a header-only file.
+    expect_code(&pull(&ws, "out.csv", &split)?, 0)?;
+    assert!(csv_rows(&ws, "out.csv")?.is_empty());
     Ok(())
 }
