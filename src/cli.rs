@@ -116,6 +116,16 @@ pub enum Command {
     /// Recorded in the ledger's audit table; takes the ledger's lock (exit 4 while a run holds
     /// it).
     Relink(RelinkArgs),
+    /// Accept or decline inbound referrals from a decisions file, each exactly once.
+    ///
+    /// The file (CSV or a workbook) has the header referralId,decision,reason: decision is
+    /// accept (Active/Accepted) or decline (Closed/Declined; reason required, sent as
+    /// statusReason). Each bad row is named and left out; the good rows go. Every decision is
+    /// recorded in the ledger before and after its request (a PATCH with If-Match); a re-run
+    /// sends nothing for decisions already done, and one that expired or was closed meanwhile
+    /// is reported, never retried. Exits 0 when every decision holds, 1 when any expired, was
+    /// closed, failed or could not be read.
+    Triage(TriageArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// Sign in to Partner Center once, as a person, with a device code.
@@ -501,6 +511,27 @@ pub struct RelinkArgs {
     /// The SQLite ledger.
     #[arg(long, default_value = "referral-sync.db")]
     pub ledger: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    /// The decisions file: referralId,decision,reason (see docs/triage.md).
+    #[arg(long, value_name = "FILE")]
+    pub decisions: PathBuf,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// The SQLite ledger that records every decision.
+    #[arg(long, default_value = "referral-sync.db")]
+    pub ledger: PathBuf,
+    /// Requests per second, fixed [default: adaptive, as for `upload`].
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Retries per request for retryable failures.
+    #[arg(long, default_value_t = 8)]
+    pub max_retries: u32,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> Result<Exit, Error> {
         Command::Pull(args) => pull::pull_command(args),
         Command::Forget(args) => admin::forget_command(args),
         Command::Relink(args) => admin::relink_command(args),
+        Command::Triage(args) => pull::triage::triage_command(args),
         Command::Login(args) => signin::login_command(args),
         Command::Whoami(args) => signin::whoami_command(args),
         Command::Logout(args) => signin::logout_command(args),

@@ -11,6 +11,8 @@
 //!   command that writes the ledger takes it before it opens the file.
 //! - [`MirrorRow`]: the API mirror (Partner Center's side of every listed referral) and its
 //!   [`Watermark`], which `pull` delivers.
+//! - [`triage`](Ledger::triage_entry) records the accept/decline decisions on inbound
+//!   referrals, before and after their requests.
 //! - [`redact_args`] turns a command line into the text stored with a run, without secrets.
 
 mod audit;
@@ -23,6 +25,7 @@ mod record;
 mod redact;
 mod row_errors;
 mod schema;
+mod triage;
 mod write;
 mod writer;
 
@@ -38,6 +41,7 @@ pub use read::{ReportKind, RunRecord, StateCounts, SyncEntry};
 pub use record::{AuditRecord, FailureKind, LedgerRecord, RunId, SourceLocation, State, Step};
 pub use redact::{redact_args, redact_url};
 pub use row_errors::{InvalidRow, RowErrorRecord, RowProblem};
+pub use triage::{Decision, TriageEntry, TriageFailed, TriagePending, TriageSettled, TriageState};
 pub use write::{Failed, InFlight, Pending, Synced, WriteOp};
 pub use writer::{Ack, LedgerWriter, WriterHandle, WriterOptions};
 

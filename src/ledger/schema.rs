@@ -126,6 +126,39 @@ const MIGRATIONS: &[&str] = &[
         full_listing_at TEXT
     );
     "#,
+    // 5: triage decisions on inbound referrals.
+    r#"
+    -- One row per inbound referral the `triage` command was asked to accept or decline,
+    -- written around its request as a create is: `pending` (recorded, nothing sent), `sent`
+    -- (a PATCH with If-Match `sent_etag` may have left: the next run reads the referral
+    -- before sending anything), then `done` (Partner Center holds the decision; `answer_etag`
+    -- is the eTag after it), `expired` or `closed` (it stopped awaiting a response first;
+    -- never retried; `api_status`/`api_substatus` say what it became), or `failed` (the
+    -- `last_*` columns say why). `reason` is the decline's statusReason.
+    CREATE TABLE triage (
+        referral_id        TEXT PRIMARY KEY NOT NULL,
+        decision           TEXT NOT NULL CHECK (decision IN ('accept', 'decline')),
+        reason             TEXT,
+        state              TEXT NOT NULL
+            CHECK (state IN ('pending', 'sent', 'done', 'expired', 'closed', 'failed')),
+        sent_etag          TEXT,
+        answer_etag        TEXT,
+        api_status         TEXT,
+        api_substatus      TEXT,
+        attempts           INTEGER NOT NULL DEFAULT 0,
+        last_http_status   INTEGER,
+        last_error_code    TEXT,
+        last_error_message TEXT,
+        source_file        TEXT,
+        source_row         INTEGER,
+        created_at         TEXT NOT NULL,
+        updated_at         TEXT NOT NULL,
+        sent_at            TEXT,
+        settled_at         TEXT,
+        run                INTEGER REFERENCES runs (id)
+    );
+    CREATE INDEX triage_by_state ON triage (state, updated_at);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -24,6 +24,7 @@ const TOP_KEYS: &[&str] = &[
     "filter",
     "lookups",
     "tables",
+    "pull",
 ];
 /// A loaded, validated and compiled mapping file.
 #[derive(Debug, Clone)]
@@ -46,6 +47,8 @@ pub struct Mapping {
     pub(super) labels: HashMap<String, Option<String>>,
     /// What loads but deserves a look (values outside a fiscal year's table).
     pub(super) warnings: Vec<Diagnostic>,
+    /// The `[pull]` section: the CRM columns of a pull file.
+    pub(super) pull: Option<super::pull::PullColumns>,
 }
 
 /// The loader's state while walking one file.
@@ -162,6 +165,11 @@ impl Mapping {
     /// The mapping's `description`, if it has one.
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
+    }
+
+    /// The columns of a pull file in the CRM's shape (the `[pull]` section), if given.
+    pub fn pull_columns(&self) -> Option<&super::pull::PullColumns> {
+        self.pull.as_ref()
     }
 
     /// The lookups whose files were not read (a mapping loaded by `load_without_data`).
@@ -371,6 +379,7 @@ impl Loader<'_> {
             Some(item) => self.filters(item),
             None => Vec::new(),
         };
+        let pull = root.get("pull").and_then(|item| self.pull_section(item));
         Some(Mapping {
             file: path.to_path_buf(),
             description,
@@ -384,6 +393,7 @@ impl Loader<'_> {
             lookups: std::mem::take(&mut self.lookups),
             labels: std::mem::take(&mut self.labels),
             warnings: self.take_warnings(),
+            pull,
         })
     }
 

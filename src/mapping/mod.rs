@@ -4,7 +4,8 @@
 //! as `file:line:col: message`), checked against an input's header (`check_columns`), and
 //! then applied row by row by the streaming driver `records`, which yields one `RowOutcome`
 //! per row: a mapped Referral payload, a skipped row, or a row failure listing every field
-//! that failed.
+//! that failed. Its `[pull]` section names the CRM columns of a pull file (`PullColumns`):
+//! Partner Center's side of each referral in the CRM's own shape.
 
 mod compiled;
 mod convert;
@@ -15,6 +16,9 @@ mod lookup;
 mod maps;
 mod out;
 mod outcome;
+mod pull;
+mod pull_load;
+mod pull_paths;
 mod render;
 mod schema;
 mod sections;
@@ -31,4 +35,5 @@ pub use diag::{Diagnostic, Diagnostics};
 pub use load::Mapping;
 pub use out::{Out, write_json};
 pub use outcome::{Evaluated, MappedRecord, Problem, RowFailure, RowOutcome, Rows, records};
+pub use pull::{PullCellError, PullColumns};
 pub use schema::json_schema;

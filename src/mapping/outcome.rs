@@ -303,6 +303,36 @@ impl Mapping {
         }
     }
 
+    /// The value one target of the mapping reads from a row (`externalReferenceId`,
+    /// `status`, `details.dealValue`): mapped and converted as for the whole payload, without
+    /// the rest of the row being required. `None` when the mapping does not set that path;
+    /// `Some(Ok(None))` when the row leaves it out. It tells what a CRM file (a pull file
+    /// imported, say) reads back as.
+    pub fn read_target(
+        &self,
+        path: &str,
+        row: &Row,
+        cols: &[Option<usize>],
+    ) -> Option<Result<Option<Value>, String>> {
+        let leaf = if path == "externalReferenceId" {
+            &self.external_id
+        } else {
+            let mut node = &self.fields;
+            for segment in path.split('.') {
+                let Node::Object(members) = node else {
+                    return None;
+                };
+                node = &members.iter().find(|(name, _)| *name == segment)?.1;
+            }
+            match node {
+                Node::Leaf(leaf) => leaf.as_ref(),
+                Node::Object(_) | Node::Groups(_) => return None,
+            }
+        };
+        let ctx = RowCtx::new(self, row, cols);
+        Some(ctx.leaf(leaf).map(|out| out.map(|o| o.to_value())))
+    }
+
     /// Why the filters drop the row, if they do (a filter that cannot read its value is a
     /// problem of the row).
     fn skip_reason<'r>(&'r self, ctx: &RowCtx<'r>, problems: &mut Vec<Problem>) -> Option<String> {

@@ -39,6 +39,17 @@ pub fn json_schema() -> Value {
             "tables": {
                 "type": "object",
                 "additionalProperties": { "$ref": "#/$defs/table" }
+            },
+            "pull": {
+                "description": "The CRM columns of a pull file, in file order: each key a column header, each value a path of the pull record (the referral as the API returns it, plus `sync`). `inbound` holds the columns of the inbound file.",
+                "type": "object",
+                "properties": {
+                    "inbound": {
+                        "type": "object",
+                        "additionalProperties": { "$ref": "#/$defs/pullColumn" }
+                    }
+                },
+                "additionalProperties": { "$ref": "#/$defs/pullColumn" }
             }
         },
         "$defs": {
@@ -77,6 +88,7 @@ pub fn json_schema() -> Value {
                     "default": {}
                 }
             },
+            "pullColumn": pull_column_schema(),
             "strings": {
                 "oneOf": [
                     { "type": "string" },
@@ -117,6 +129,40 @@ fn value_schema() -> Value {
                     "required": { "type": "boolean" },
                     "split": { "type": "string" },
                     "item": { "type": "object" }
+                }
+            }
+        ]
+    })
+}
+
+fn pull_column_schema() -> Value {
+    json!({
+        "oneOf": [
+            { "type": "string", "description": "A path of the pull record: `status`, `details.dealValue`, `sync.changed`, `customerProfile.team[0].email`." },
+            { "type": ["number", "boolean"], "description": "A literal." },
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "path": { "type": "string" },
+                    "template": { "type": "string", "description": "Text with {path} references; {{ and }} for braces." },
+                    "value": { "type": ["string", "number", "boolean"] },
+                    "map": {
+                        "oneOf": [
+                            { "type": "string", "description": "A [tables] name." },
+                            { "type": "object" }
+                        ]
+                    },
+                    "map_default": { "type": ["string", "number", "boolean"] },
+                    "default": { "type": ["string", "number", "boolean"] },
+                    "format": { "type": "string", "description": "strftime format for a date-time value." },
+                    "timezone": { "type": "string" },
+                    "decimals": { "type": "integer", "minimum": 0, "maximum": 10 },
+                    "decimal_comma": { "type": "boolean" },
+                    "true": { "type": "string" },
+                    "false": { "type": "string" },
+                    "after_last": { "type": "string", "description": "Take the text after the last occurrence of this separator." },
+                    "before_last": { "type": "string", "description": "Take the text before the last occurrence of this separator." }
                 }
             }
         ]

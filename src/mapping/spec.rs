@@ -188,55 +188,21 @@ impl Loader<'_> {
         text: &str,
         span: Option<std::ops::Range<usize>>,
     ) -> Option<Vec<Piece>> {
-        let mut pieces = Vec::new();
-        let mut literal = String::new();
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '{' if chars.peek() == Some(&'{') => {
-                    chars.next();
-                    literal.push('{');
-                }
-                '}' if chars.peek() == Some(&'}') => {
-                    chars.next();
-                    literal.push('}');
-                }
-                '{' => {
-                    let mut name = String::new();
-                    let mut closed = false;
-                    for c in chars.by_ref() {
-                        if c == '}' {
-                            closed = true;
-                            break;
-                        }
-                        name.push(c);
-                    }
-                    if !closed || name.trim().is_empty() || name.contains('{') {
-                        self.diag.at(
-                            span,
-                            format!("template {text:?}: empty or unclosed `{{…}}`"),
-                        );
-                        return None;
-                    }
-                    if !literal.is_empty() {
-                        pieces.push(Piece::Text(std::mem::take(&mut literal)));
-                    }
-                    pieces.push(Piece::Column(self.column(name.trim(), span.clone())));
-                }
-                '}' => {
-                    self.diag.at(
-                        span,
-                        format!("template {text:?}: unmatched `}}` (write `}}}}`)"),
-                    );
-                    return None;
-                }
-                c => literal.push(c),
+        match split_template(text) {
+            Ok(parts) => Some(
+                parts
+                    .into_iter()
+                    .map(|part| match part {
+                        TemplatePart::Text(t) => Piece::Text(t),
+                        TemplatePart::Name(name) => Piece::Column(self.column(&name, span.clone())),
+                    })
+                    .collect(),
+            ),
+            Err(message) => {
+                self.diag.at(span, message);
+                None
             }
         }
-        if !literal.is_empty() {
-            pieces.push(Piece::Text(literal));
-        }
-        Some(pieces)
     }
 
     fn split(&mut self, table: &dyn TableLike, target: &Target<'_>, leaf: &mut Leaf) {
@@ -314,4 +280,55 @@ pub fn did_you_mean(word: &str, candidates: &[&str]) -> String {
     closest(word, candidates.iter().copied())
         .map(|c| format!("; did you mean `{c}`?"))
         .unwrap_or_default()
+}
+
+/// A piece of a template's text: literal text, or the name between braces (trimmed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    Text(String),
+    Name(String),
+}
+
+/// Split `text {Name} text` into its pieces, with `{{` and `}}` for literal braces; the
+/// error names the template and what is wrong with it.
+pub fn split_template(text: &str) -> Result<Vec<TemplatePart>, String> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                literal.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                literal.push('}');
+            }
+            '{' => {
+                let mut name = String::new();
+                let mut closed = false;
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    name.push(c);
+                }
+                if !closed || name.trim().is_empty() || name.contains('{') {
+                    return Err(format!("template {text:?}: empty or unclosed `{{…}}`"));
+                }
+                if !literal.is_empty() {
+                    parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
+                }
+                parts.push(TemplatePart::Name(name.trim().to_string()));
+            }
+            '}' => return Err(format!("template {text:?}: unmatched `}}` (write `}}}}`)")),
+            c => literal.push(c),
+        }
+    }
+    if !literal.is_empty() {
+        parts.push(TemplatePart::Text(literal));
+    }
+    Ok(parts)
 }

@@ -7,13 +7,17 @@
 //! again carries the eTag the mirror has and is left alone. A mirror with no watermark yet is
 //! filled by a full listing, and so is one whose server refuses the filter (HTTP 400). The
 //! referrals of one listing and the new watermark are stored in one transaction, so a kill
-//! mid-listing leaves the mirror as it was.
+//! mid-listing leaves the mirror as it was. A full refresh lists in concurrent ranges at the
+//! rate limit (`api::listing`).
+
+use std::collections::{HashMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::Error;
 use crate::admin::api_error;
+use crate::api::listing::list_partitioned;
 use crate::api::{ApiClient, ApiError, ApiReferral};
 use crate::cli::ApiArgs;
 use crate::ledger::{Ledger, Stored};
@@ -69,18 +73,22 @@ pub async fn refresh_incremental(
     }
 }
 
-/// List every referral and store it.
+/// List every referral (in concurrent ranges of `updatedDateTime`, see
+/// [`list_partitioned`]), store it, and drop the rows of referrals the API no longer holds.
 pub async fn refresh_full(
     client: &ApiClient,
     ledger: &mut Ledger,
     api: &str,
 ) -> Result<Refreshed, Error> {
     tracing::info!("listing every referral into the mirror");
-    let listed = client
-        .list_all(None, Some(ORDER))
-        .await
-        .map_err(api_error)?;
-    store(ledger, api, &listed, true)
+    let listed = list_partitioned(client, None).await.map_err(api_error)?;
+    let refreshed = store(ledger, api, &listed, true)?;
+    let ids: HashSet<&str> = listed.iter().map(ApiReferral::id).collect();
+    let dropped = ledger.mirror_forget_unlisted(api, &ids)?;
+    if dropped > 0 {
+        tracing::info!(dropped, "mirror rows of referrals no longer listed dropped");
+    }
+    Ok(refreshed)
 }
 
 /// Store one listing and advance the watermark to its greatest `updatedDateTime`.
@@ -91,7 +99,7 @@ fn store(
     full: bool,
 ) -> Result<Refreshed, Error> {
     let through = listed.iter().filter_map(updated_of).max();
-    let json: Vec<Value> = listed.iter().map(|r| r.json().clone()).collect();
+    let json = newest_by_id(listed);
     let stored = ledger.mirror_store(api, &json, through, full)?;
     tracing::info!(
         listed = listed.len(),
@@ -105,6 +113,21 @@ fn store(
     })
 }
 
+/// The listing with each id once, its newest version kept (a referral that changed while
+/// the listing was paged can be served twice), in listing order.
+fn newest_by_id(listed: &[ApiReferral]) -> Vec<Value> {
+    let mut newest: HashMap<&str, usize> = HashMap::new();
+    for (index, referral) in listed.iter().enumerate() {
+        let kept = newest.entry(referral.id()).or_insert(index);
+        if updated_of(referral) >= updated_of(&listed[*kept]) {
+            *kept = index;
+        }
+    }
+    let mut keep: Vec<usize> = newest.into_values().collect();
+    keep.sort_unstable();
+    keep.into_iter().map(|i| listed[i].json().clone()).collect()
+}
+
 /// A referral's `updatedDateTime`, when it has a readable one.
 fn updated_of(referral: &ApiReferral) -> Option<Timestamp> {
     referral
@@ -112,4 +135,31 @@ fn updated_of(referral: &ApiReferral) -> Option<Timestamp> {
         .get("updatedDateTime")
         .and_then(Value::as_str)
         .and_then(|text| text.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn listed(id: &str, etag: &str, updated: &str) -> ApiReferral {
+        let json = json!({"id": id, "eTag": etag, "updatedDateTime": updated});
+        ApiReferral::from_json(json).expect("referral")
+    }
+
+    #[test]
+    fn a_referral_served_twice_is_stored_in_its_newest_version() {
+        let listing = [
+            listed("a", "1", "2026-01-01T00:00:00Z"),
+            listed("b", "1", "2026-01-01T00:00:01Z"),
+            listed("a", "2", "2026-01-01T00:00:02Z"),
+            listed("b", "0", "2025-12-31T00:00:00Z"),
+        ];
+        let kept: Vec<(Value, Value)> = newest_by_id(&listing)
+            .into_iter()
+            .map(|j| (j["id"].clone(), j["eTag"].clone()))
+            .collect();
+        assert_eq!(kept, [(json!("b"), json!("1")), (json!("a"), json!("2"))]);
+    }
 }

@@ -6,21 +6,26 @@
 //! JSON, in one transaction) only after every file is renamed into place and flushed, so a kill
 //! at any point means the next pull delivers everything not yet delivered, and a pull with
 //! nothing changed writes a header-only file at the cost of one listing page.
+//!
+//! The other way back, inbound referrals answered, is [`triage`].
 
 pub mod mirror;
 pub mod record;
+pub mod triage;
 pub mod write;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use self::mirror::{Refreshed, api_key, refresh_full, refresh_incremental};
 use self::record::Context;
-use self::write::{Columns, Format, Table};
+use self::write::Format;
 use crate::admin::with_api;
 use crate::cli::PullArgs;
 use crate::ledger::{self, Delivered, Ledger, LedgerError, MirrorRow};
+use crate::mapping::PullColumns;
 use crate::output_file::{Writes, check_writable};
 use crate::{Error, Exit};
 
@@ -91,39 +96,37 @@ pub fn pull_command(args: PullArgs) -> Result<Exit, Error> {
     let (inbound, ours): (Vec<&MirrorRow>, Vec<&MirrorRow>) = rows
         .iter()
         .partition(|row| outputs.inbound.is_some() && context.is_inbound(row));
-    let records = |rows: &[&MirrorRow]| -> Vec<Value> {
-        rows.iter()
-            .map(|row| record::build(row, &context))
-            .collect()
-    };
-    deliver(&outputs.output, &columns, &records(&ours))?;
+    let mut delivered = deliver(&outputs.output, &columns, &ours, &context)?;
     if let Some(inbound_file) = &outputs.inbound {
-        deliver(inbound_file, &columns, &records(&inbound))?;
+        delivered.merge(deliver(
+            inbound_file,
+            columns.inbound(),
+            &inbound,
+            &context,
+        )?);
     }
-    ledger.mirror_mark_delivered(&api, &delivered(&rows))?;
-    let incoming = rows.iter().filter(|row| context.is_inbound(row)).count();
-    crate::console::note(format_args!(
-        "pull: {} changed: {} ours, {incoming} inbound; {} referrals listed ({}), {requests} requests",
-        rows.len(),
-        rows.len() - incoming,
-        refreshed.listed,
-        if refreshed.full {
-            "full listing"
-        } else {
-            "since the watermark"
-        },
-    ));
-    Ok(Exit::Success)
+    ledger.mirror_mark_delivered(&api, &delivered.rows)?;
+    crate::console::note(summary(&delivered, &refreshed, requests));
+    Ok(match delivered.failed {
+        0 => Exit::Success,
+        _ => Exit::Partial,
+    })
 }
 
-/// The columns of the files: the mapping's `[pull]` columns with `--mapping`, else the
+/// The columns of the files: the mapping's `[pull]` section with `--mapping`, else the
 /// standard ones. The mapping is loaded (and every problem of it reported) before the ledger
 /// is opened.
-fn columns(mapping: Option<&Path>, lookups: &[String]) -> Result<Columns, Error> {
-    if let Some(path) = mapping {
-        crate::preview::load_mapping(path, lookups)?;
-    }
-    Ok(Columns::standard())
+fn columns(mapping: Option<&Path>, lookups: &[String]) -> Result<PullColumns, Error> {
+    let Some(path) = mapping else {
+        return Ok(PullColumns::standard());
+    };
+    let mapping = crate::preview::load_mapping(path, lookups)?;
+    mapping.pull_columns().cloned().ok_or_else(|| {
+        Error::usage(format!(
+            "--mapping {}: the mapping has no [pull] section to name the pull file's columns",
+            path.display()
+        ))
+    })
 }
 
 /// Refresh the mirror (incrementally, or fully with `--full`): what it did and the requests
@@ -143,23 +146,76 @@ fn refresh(args: &PullArgs, ledger: &mut Ledger, api: &str) -> Result<(Refreshed
     })
 }
 
-/// Write one file of records.
-fn deliver(
-    (path, format): &(PathBuf, Format),
-    columns: &Columns,
-    records: &[Value],
-) -> Result<(), Error> {
-    let table: Table = write::render(columns, records);
-    write::write_file(path, *format, &table)
+/// The line that ends a pull on stderr.
+fn summary(carried: &Carried, refreshed: &Refreshed, requests: u64) -> String {
+    let failed = match carried.failed {
+        0 => String::new(),
+        n => format!("; {n} not delivered (a cell could not be written, see above)"),
+    };
+    let listing = match refreshed.full {
+        true => "full listing",
+        false => "since the watermark",
+    };
+    let plural = if requests == 1 { "" } else { "s" };
+    format!(
+        "pull: {} changed: {} ours, {} inbound{failed}; {} referrals listed ({listing}), \
+         {requests} request{plural}",
+        carried.rows.len(),
+        carried.rows.len() - carried.inbound,
+        carried.inbound,
+        refreshed.listed,
+    )
 }
 
-/// What the files carried: each row's eTag and JSON as listed.
-fn delivered(rows: &[MirrorRow]) -> Vec<Delivered> {
-    rows.iter()
-        .map(|row| Delivered {
-            referral_id: row.referral_id.clone(),
-            etag: row.etag.clone(),
-            json: row.json.clone(),
-        })
-        .collect()
+/// What the files of one pull carried.
+#[derive(Debug, Default)]
+struct Carried {
+    rows: Vec<Delivered>,
+    /// Of them, inbound referrals.
+    inbound: usize,
+    /// Records left out: a cell could not be written.
+    failed: usize,
+}
+
+impl Carried {
+    fn merge(&mut self, other: Carried) {
+        self.rows.extend(other.rows);
+        self.inbound += other.inbound;
+        self.failed += other.failed;
+    }
+}
+
+/// Write one file of `rows` as pull records; what it carried (each row's eTag and JSON as
+/// listed). A record with a cell that cannot be written is reported and stays undelivered.
+fn deliver(
+    (path, format): &(PathBuf, Format),
+    columns: &PullColumns,
+    rows: &[&MirrorRow],
+    context: &Context,
+) -> Result<Carried, Error> {
+    let records: Vec<Value> = rows.iter().map(|row| record::build(row, context)).collect();
+    let (table, failed) = write::render(columns, &records);
+    write::write_file(path, *format, &table)?;
+    for (_, err) in &failed {
+        crate::console::note(format_args!("pull: {}: {err}", path.display()));
+    }
+    let left_out: HashSet<usize> = failed.iter().map(|(index, _)| *index).collect();
+    let carried: Vec<&MirrorRow> = rows
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| !left_out.contains(index))
+        .map(|(_, row)| *row)
+        .collect();
+    Ok(Carried {
+        inbound: carried.iter().filter(|row| context.is_inbound(row)).count(),
+        rows: carried
+            .iter()
+            .map(|row| Delivered {
+                referral_id: row.referral_id.clone(),
+                etag: row.etag.clone(),
+                json: row.json.clone(),
+            })
+            .collect(),
+        failed: failed.len(),
+    })
 }

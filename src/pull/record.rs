@@ -45,12 +45,14 @@ impl Context {
     }
 
     /// Whether `row` is a referral shared with the partner that the CRM does not know yet:
-    /// Incoming, and neither it nor the other side of its engagement is a ledger record (a
-    /// co-sell record's connected referral is Incoming too, but it is the CRM's own deal).
+    /// Incoming, not the connected referral the partner made for Microsoft (that one is Incoming
+    /// too, but it is the CRM's own deal), and neither it nor the other side of its engagement
+    /// is the referral of a ledger record. An externalReferenceId alone does not make it known:
+    /// the sharer may set one.
     pub fn is_inbound(&self, row: &MirrorRow) -> bool {
-        let known =
-            |r: &MirrorRow| r.external_id.is_some() || self.records.contains_key(&r.referral_id);
+        let known = |r: &MirrorRow| self.records.contains_key(&r.referral_id);
         row.direction.as_deref() == Some("Incoming")
+            && !targets_microsoft(&row.json)
             && !known(row)
             && !self.connected(row).is_some_and(known)
     }
@@ -115,21 +117,26 @@ pub fn build(row: &MirrorRow, context: &Context) -> Value {
 }
 
 /// Whether the referral is Microsoft's side of an engagement: it targets Microsoft's
-/// BusinessProfileLocation, or Microsoft invited the partner to it.
+/// BusinessProfileLocation (the connected referral the partner made), or Microsoft invited the
+/// partner to it.
 fn is_microsofts(json: &Value) -> bool {
-    let targets_msft = json
-        .get("target")
+    let invited = json
+        .pointer("/inviteContext/invitedBy/organizationId")
+        .and_then(Value::as_str)
+        == Some("msft");
+    targets_microsoft(json) || invited
+}
+
+/// Whether the referral targets Microsoft's BusinessProfileLocation: the connected referral
+/// of a co-sell engagement the partner made.
+fn targets_microsoft(json: &Value) -> bool {
+    json.get("target")
         .and_then(Value::as_array)
         .is_some_and(|targets| {
             targets
                 .iter()
                 .any(|t| t.get("id").and_then(Value::as_str) == Some("msft"))
-        });
-    let invited = json
-        .pointer("/inviteContext/invitedBy/organizationId")
-        .and_then(Value::as_str)
-        == Some("msft");
-    targets_msft || invited
+        })
 }
 
 /// Whole days left to answer an inbound New/Pending referral before it expires (0 once
@@ -170,8 +177,15 @@ pub fn changed(delivered: Option<&Value>, current: &Value) -> String {
     }
 }
 
-/// Collect into `out` the paths under `prefix` where `old` and `new` differ.
+/// Collect into `out` the paths under `prefix` where `old` and `new` differ. An object that
+/// appears or goes (from or to null or nothing) names its fields.
 fn differ(prefix: &str, old: &Value, new: &Value, out: &mut BTreeSet<String>) {
+    let empty = Value::Object(Map::new());
+    let (old, new) = match (old, new) {
+        (Value::Null, Value::Object(_)) => (&empty, new),
+        (Value::Object(_), Value::Null) => (old, &empty),
+        _ => (old, new),
+    };
     match (old, new) {
         (Value::Object(old), Value::Object(new)) => {
             let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
@@ -212,7 +226,7 @@ mod tests {
 
     #[test]
     fn a_field_that_appears_or_goes_is_a_change() {
-        let old = json!({"trackingInfo": {}});
+        let old = json!({"trackingInfo": null});
         let new = json!({"trackingInfo": {"microsoftMsxId": "7-ABC"}, "statusReason": "x"});
         assert_eq!(
             changed(Some(&old), &new),

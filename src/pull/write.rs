@@ -1,5 +1,6 @@
 //! Pull files: the records of one pull as CSV, a JSON array or NDJSON (by the file's
-//! extension), one row per record through the pull columns, and written so that the file
+//! extension), one row per record through the pull columns (a mapping's `[pull]` section or
+//! the standard ones), and written so that the file
 //! appears whole or not at all.
 //!
 //! A file is written to a temporary name in its own directory, flushed to disk, renamed over
@@ -17,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 use crate::admin::spreadsheet::SpreadsheetCsv;
+use crate::mapping::{PullCellError, PullColumns};
 
 /// A pull file's format, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,76 +49,6 @@ impl Format {
     }
 }
 
-/// The columns of a pull file when no mapping names them: a column header and the path of
-/// its value in the pull record.
-const STANDARD: &[(&str, &str)] = &[
-    ("externalReferenceId", "sync.recordId"),
-    ("referralId", "id"),
-    ("engagementId", "engagementId"),
-    ("direction", "direction"),
-    ("status", "status"),
-    ("substatus", "substatus"),
-    ("statusReason", "statusReason"),
-    ("name", "name"),
-    ("dealValue", "details.dealValue"),
-    ("currency", "details.currency"),
-    ("closingDateTime", "details.closingDateTime"),
-    ("microsoftCrmId", "sync.microsoftCrmId"),
-    ("connectedStatus", "sync.connectedStatus"),
-    ("connectedSubstatus", "sync.connectedSubstatus"),
-    ("updatedDateTime", "updatedDateTime"),
-    ("changed", "sync.changed"),
-    ("customerName", "customerProfile.name"),
-    ("customerCountry", "customerProfile.address.country"),
-    ("contactFirstName", "customerProfile.team.0.firstName"),
-    ("contactLastName", "customerProfile.team.0.lastName"),
-    ("contactEmail", "customerProfile.team.0.email"),
-    ("contactPhone", "customerProfile.team.0.phoneNumber"),
-    ("daysLeft", "sync.daysLeft"),
-    ("expirationDateTime", "expirationDateTime"),
-];
-
-/// The columns a pull file is written with: a header and a record path each.
-#[derive(Debug, Clone)]
-pub struct Columns {
-    columns: Vec<(String, String)>,
-}
-
-impl Columns {
-    /// The standard columns.
-    pub fn standard() -> Columns {
-        Columns {
-            columns: STANDARD
-                .iter()
-                .map(|(header, path)| ((*header).to_owned(), (*path).to_owned()))
-                .collect(),
-        }
-    }
-
-    pub fn headers(&self) -> Vec<String> {
-        self.columns.iter().map(|(h, _)| h.clone()).collect()
-    }
-
-    /// One row of cells: text as is, numbers and booleans as written in JSON, missing and
-    /// null empty, objects and arrays as JSON text.
-    pub fn row(&self, record: &Value) -> Vec<String> {
-        self.columns
-            .iter()
-            .map(|(_, path)| {
-                let value = path.split('.').try_fold(record, |value, key| match value {
-                    Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-                    _ => value.get(key),
-                });
-                match value {
-                    None | Some(Value::Null) => String::new(),
-                    Some(Value::String(text)) => text.clone(),
-                    Some(other) => other.to_string(),
-                }
-            })
-            .collect()
-    }
-}
-
 /// The rows of a pull file: its headers and one row of cells per record.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Table {
@@ -124,12 +56,21 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
-/// The pull records as rows of `columns`: the one place that turns records into cells.
-pub fn render(columns: &Columns, records: &[Value]) -> Table {
-    Table {
+/// The pull records as rows of `columns`. A record with a cell that cannot be written is
+/// left out of the table; its index and error are returned so that it stays undelivered.
+pub fn render(columns: &PullColumns, records: &[Value]) -> (Table, Vec<(usize, PullCellError)>) {
+    let mut table = Table {
         headers: columns.headers(),
-        rows: records.iter().map(|record| columns.row(record)).collect(),
+        rows: Vec::with_capacity(records.len()),
+    };
+    let mut failed = Vec::new();
+    for (index, record) in records.iter().enumerate() {
+        match columns.row(record) {
+            Ok(cells) => table.rows.push(cells),
+            Err(err) => failed.push((index, err)),
+        }
     }
+    (table, failed)
 }
 
 /// Write `table` to `path` in `format`, atomically (see the module).
@@ -222,8 +163,6 @@ fn object(headers: &[String], row: &[String]) -> Value {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
@@ -234,19 +173,5 @@ mod tests {
         assert_eq!(of("a.jsonl").ok(), Some(Format::Ndjson));
         let err = of("a.xlsx").expect_err("xlsx");
         assert!(err.to_string().contains("--output a.xlsx"), "{err}");
-    }
-
-    #[test]
-    fn cells_follow_paths_into_objects_and_arrays() {
-        let record = json!({"id": "r", "details": {"dealValue": 12.5},
-            "customerProfile": {"team": [{"firstName": "Ann"}]}, "sync": {"daysLeft": 3}});
-        let row = Columns::standard().row(&record);
-        let headers = Columns::standard().headers();
-        let cell = |h: &str| &row[headers.iter().position(|x| x == h).expect(h)];
-        assert_eq!(cell("referralId"), "r");
-        assert_eq!(cell("dealValue"), "12.5");
-        assert_eq!(cell("contactFirstName"), "Ann");
-        assert_eq!(cell("daysLeft"), "3");
-        assert_eq!(cell("status"), "");
     }
 }

@@ -277,6 +277,21 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn time_terms_give_the_range_an_ordered_listing_walks() -> Result<(), String> {
+        let at = |t: &str| Bound::Included(format!("2024-05-0{t}T00:00:00.0000000Z"));
+        let filter = Filter::parse(
+            "updatedDateTime gt '2024-05-01T00:00:00Z' and updatedDateTime ge 2024-05-02T00:00:00Z \
+             and status eq 'New' and updatedDateTime lt '2024-05-09T00:00:00Z' \
+             and createdDateTime le '2024-05-03T00:00:00Z'",
+        )?;
+        assert_eq!(filter.range("updatedDateTime"), (at("2"), at("9")));
+        assert_eq!(filter.range("createdDateTime"), (Bound::Unbounded, at("3")));
+        let exact = Filter::parse("updatedDateTime eq '2024-05-04T00:00:00Z'")?;
+        assert_eq!(exact.range("updatedDateTime"), (at("4"), at("4")));
+        Ok(())
+    }
+
+    #[test]
     fn documented_forms_parse_and_match() -> Result<(), String> {
         let referral = json!({
             "engagementId": "37ef", "status": "Active", "direction": "Outgoing",

@@ -12,11 +12,17 @@
 //! `duplicate_external_ids` the `externalReferenceId` values held by more than one outgoing
 //! referral: the number a correct uploader keeps at zero.
 //!
+//! It plays Microsoft (`microsoft`): `X-Sandbox-Actor: microsoft` shares referrals with the
+//! partner and acts as Microsoft's seller on co-sell engagements. `POST /sandbox/advance`
+//! moves the sandbox clock (`time`, `expiry`: unanswered incoming referrals expire) and
+//! `POST /sandbox/seed` fills a tenant of benchmark size (`seed`); both need `--token` when
+//! set, like reset.
+//!
 //! Layout: `config` (validated settings), `server` (accept loop, shutdown), `routes` (routing,
 //! common headers, bodies), `faults` (auth, rate limit, failures, lost responses in front of
 //! the API), `referrals` and `list` (the handlers), `fields` (server-owned fields,
-//! validation), `filter` and `patch` (OData and JSON Patch), `store` and `persist` (state),
-//! `auth` and `authority` (tokens and sign-in), `envelope`, `time`.
+//! validation), `filter` and `patch` (OData and JSON Patch), `store`, `index` and `persist`
+//! (state), `auth` and `authority` (tokens and sign-in), `envelope`, `time` (the clock).
 
 mod auth;
 mod authority;
@@ -34,6 +40,7 @@ mod patch;
 mod persist;
 mod referrals;
 mod routes;
+mod seed;
 mod server;
 mod state;
 mod store;
@@ -54,6 +61,7 @@ pub use self::faults::first_losses;
 pub use self::fields::{PARTNER_ORG_ID, PARTNER_ORG_NAME};
 pub use self::list::PAGE_SIZE;
 pub use self::routes::{MAX_BODY, ROOT};
+pub use self::seed::MAX_SEED;
 use self::state::App;
 use crate::cli::SandboxArgs;
 use crate::{Error, Exit};

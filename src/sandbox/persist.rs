@@ -70,6 +70,21 @@ impl StateFile {
         Ok(())
     }
 
+    /// Write many referrals in one transaction (`POST /sandbox/seed`).
+    pub fn upsert_many(&self, referrals: &[(String, u64, Value)]) -> rusqlite::Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO referrals (id, seq, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            )?;
+            for (id, seq, body) in referrals {
+                stmt.execute(params![id, seq_to_sql(*seq), body.to_string()])?;
+            }
+        }
+        tx.commit()
+    }
+
     pub fn save_clock(&self, offset_seconds: i64) -> rusqlite::Result<()> {
         self.conn.execute(
             "INSERT OR REPLACE INTO clock (id, offset_seconds) VALUES (1, ?1)",
@@ -182,7 +197,7 @@ mod tests {
             file.remove("b")?;
             assert!(contains(&file.conn, "a")?);
             file.save_clock(86_400)?;
-            file.upsert("c", 3, &json!({"id": "c"}))?;
+            file.upsert_many(&[("c".into(), 3, json!({"id": "c"}))])?;
         }
         let (_file, loaded) = StateFile::open(&path)?;
         assert_eq!(loaded.clock_offset, 86_400);

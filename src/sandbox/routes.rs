@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::envelope::ApiError;
 use super::faults::api_gate;
 use super::state::App;
-use super::{authority, expiry, list, live_config, referrals};
+use super::{authority, expiry, list, live_config, referrals, seed};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
@@ -44,6 +44,7 @@ pub fn router(app: Arc<App>) -> Router {
     let admin = Router::new()
         .route("/sandbox/reset", post(reset))
         .route("/sandbox/advance", post(expiry::advance))
+        .route("/sandbox/seed", post(seed::seed))
         .route("/sandbox/referrals/{id}", delete(remove))
         .route(
             "/sandbox/config",

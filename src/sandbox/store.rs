@@ -112,6 +112,11 @@ impl Store {
             .and_then(|id| self.records.get(id))
     }
 
+    /// The next sequence number a referral will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
     /// Move the sandbox clock forward (and remember how far, with `--state`).
     pub fn advance(&mut self, by: SignedDuration) -> rusqlite::Result<()> {
         let mut clock = self.clock.clone();
@@ -142,6 +147,28 @@ impl Store {
                 .insert(request_id.to_string(), id.to_string());
         }
         Ok(self.put(id, seq, body))
+    }
+
+    /// Add many new referrals at once (one transaction with `--state`); each body carries
+    /// its `id`.
+    pub fn insert_many(&mut self, bodies: Vec<Value>) -> rusqlite::Result<usize> {
+        let first = self.next_seq;
+        let with_ids: Vec<(String, u64, Value)> = bodies
+            .into_iter()
+            .zip(first..)
+            .map(|(body, seq)| {
+                let id = body.get("id").and_then(Value::as_str).unwrap_or_default();
+                (id.to_owned(), seq, body)
+            })
+            .collect();
+        if let Some(file) = &self.file {
+            file.upsert_many(&with_ids)?;
+        }
+        let count = with_ids.len();
+        for (id, seq, body) in with_ids {
+            self.put(&id, seq, body);
+        }
+        Ok(count)
     }
 
     /// Place a body at `seq` in memory and the indexes.

@@ -333,6 +333,15 @@ fn read_step(evaluated: Evaluated<'_>, row: &Row, index: &HashMap<String, SyncEn
 
 /// Wait for Ctrl-C or SIGTERM, then ask the run to stop reading.
 async fn watch_signals(control: Arc<Control>) {
+    interrupt_signal().await;
+    tracing::warn!(
+        "interrupted: no new request is sent and every wait ends; requests in flight finish"
+    );
+    control.interrupt();
+}
+
+/// Resolves at the first Ctrl-C or SIGTERM.
+pub(crate) async fn interrupt_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -353,8 +362,4 @@ async fn watch_signals(control: Arc<Control>) {
     {
         let _ = ctrl_c.await;
     }
-    tracing::warn!(
-        "interrupted: no new request is sent and every wait ends; requests in flight finish"
-    );
-    control.interrupt();
 }

@@ -10,5 +10,6 @@ mod pull;
 mod referral;
 mod sandbox;
 mod source;
+mod triage;
 mod upload;
 mod upload_run;

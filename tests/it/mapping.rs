@@ -15,6 +15,8 @@ mod formats;
 mod frames;
 mod load;
 mod props;
+mod pull_columns;
+mod pull_roundtrip;
 mod sales_fields;
 
 /// The crate root.

@@ -12,6 +12,8 @@ mod input;
 mod listing;
 mod live_config;
 mod microsoft;
+mod microsoft_seller;
+mod seed;
 mod tenant_limits;
 
 use serde_json::Value;

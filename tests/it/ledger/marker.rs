@@ -85,11 +85,13 @@ fn a_ledger_of_an_earlier_version_keeps_its_records_and_gets_the_marker() {
         .mark_in_flight(in_flight("A-1", Step::Create, run))
         .unwrap();
     drop(ledger);
-    // What schema version 1 wrote: the same tables, no marker.
+    // What schema version 1 wrote: the same tables (none of the later migrations'), no
+    // marker.
     let path = dir.path().join("ledger.db");
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TABLE row_errors; PRAGMA application_id = 0; PRAGMA user_version = 1;",
+        "DROP TABLE row_errors; DROP TABLE mirror; DROP TABLE mirror_watermark; DROP TABLE triage;
+         PRAGMA application_id = 0; PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);

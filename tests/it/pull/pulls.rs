@@ -30,8 +30,13 @@ pub fn pull(ws: &Workspace, output: &str, extra: &[&str]) -> TestResult<std::pro
     ws.admin(&args)
 }
 
-/// The rows of a pull CSV file.
+/// The rows of a pull CSV file, by referralId.
 pub fn csv_rows(ws: &Workspace, name: &str) -> TestResult<Rows> {
+    csv_rows_by(ws, name, "referralId")
+}
+
+/// The rows of a CSV file as header → cell maps, by the cell of column `key`.
+pub fn csv_rows_by(ws: &Workspace, name: &str, key: &str) -> TestResult<Rows> {
     let mut reader = csv::Reader::from_path(ws.path(name))?;
     let headers: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
     let mut rows = Rows::new();
@@ -42,13 +47,13 @@ pub fn csv_rows(ws: &Workspace, name: &str) -> TestResult<Rows> {
             .cloned()
             .zip(record.iter().map(str::to_owned))
             .collect();
-        rows.insert(row["referralId"].clone(), row);
+        rows.insert(row[key].clone(), row);
     }
     Ok(rows)
 }
 
 /// A workspace with [`FIRST`] uploaded.
-fn uploaded() -> TestResult<Workspace> {
+pub fn uploaded() -> TestResult<Workspace> {
     let ws = Workspace::new(&[])?;
     ws.write_export(&FIRST)?;
     expect_code(&ws.upload()?, 0)?;
@@ -148,7 +153,9 @@ fn a_pull_against_an_older_ledger_migrates_it_and_keeps_its_records() -> TestRes
     let ws = uploaded()?;
     // What schema version 3 wrote: no mirror tables.
     let conn = rusqlite::Connection::open(ws.path("ledger.db"))?;
-    conn.execute_batch("DROP TABLE mirror; DROP TABLE mirror_watermark; PRAGMA user_version = 3;")?;
+    conn.execute_batch(
+        "DROP TABLE mirror; DROP TABLE mirror_watermark; DROP TABLE triage; PRAGMA user_version = 3;",
+    )?;
     drop(conn);
     expect_code(&pull(&ws, "out.csv", &[])?, 0)?;
     assert_eq!(csv_rows(&ws, "out.csv")?.len(), 3);

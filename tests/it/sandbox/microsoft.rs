@@ -1,6 +1,6 @@
 //! The sandbox plays Microsoft (issue 12, item 6): referrals Microsoft shares with the
 //! partner, the partner's accept and decline, the sandbox clock and expiry, and Microsoft's
-//! seller acting on a co-sell engagement, all over real HTTP.
+//! seller acting on a co-sell engagement (`microsoft_seller`), all over real HTTP.
 
 use referral_sync::sandbox::{PARTNER_ORG_ID, SandboxConfig};
 use reqwest::Method;
@@ -13,7 +13,7 @@ use crate::common::sandbox::{
 const TOKEN: &str = "microsoft-test-token";
 
 /// A sandbox whose admin routes need `TOKEN`.
-async fn sandbox() -> TestResult<TestSandbox> {
+pub(super) async fn sandbox() -> TestResult<TestSandbox> {
     sandbox_with(SandboxConfig::default()).await
 }
 
@@ -26,7 +26,7 @@ async fn sandbox_with(config: SandboxConfig) -> TestResult<TestSandbox> {
 }
 
 /// One request: the status and the JSON body (`Null` when empty).
-struct Call<'a> {
+pub(super) struct Call<'a> {
     sandbox: &'a TestSandbox,
     method: Method,
     url: String,
@@ -35,7 +35,7 @@ struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    fn new(sandbox: &'a TestSandbox, method: Method, url: String) -> Self {
+    pub(super) fn new(sandbox: &'a TestSandbox, method: Method, url: String) -> Self {
         Call {
             sandbox,
             method,
@@ -45,17 +45,17 @@ impl<'a> Call<'a> {
         }
     }
 
-    fn actor(mut self, actor: &'a str) -> Self {
+    pub(super) fn actor(mut self, actor: &'a str) -> Self {
         self.actor = Some(actor);
         self
     }
 
-    fn if_match(mut self, etag: &Value) -> Self {
+    pub(super) fn if_match(mut self, etag: &Value) -> Self {
         self.if_match = etag.as_str().map(str::to_owned);
         self
     }
 
-    async fn send(self, body: Option<&Value>) -> TestResult<(u16, Value)> {
+    pub(super) async fn send(self, body: Option<&Value>) -> TestResult<(u16, Value)> {
         let mut request = self
             .sandbox
             .request(self.method, &self.url)
@@ -74,7 +74,10 @@ impl<'a> Call<'a> {
 }
 
 /// A referral Microsoft shares with the partner; its body.
-async fn shared_by_microsoft(sandbox: &TestSandbox, external_id: &str) -> TestResult<Value> {
+pub(super) async fn shared_by_microsoft(
+    sandbox: &TestSandbox,
+    external_id: &str,
+) -> TestResult<Value> {
     let body = referral_with_external_id(external_id)?;
     let (status, created) = Call::new(sandbox, Method::POST, sandbox.referrals(None))
         .actor("microsoft")
@@ -99,7 +102,7 @@ async fn advance(sandbox: &TestSandbox, body: Value) -> TestResult<(u16, Value)>
     Ok((status, response.json().await?))
 }
 
-async fn get(sandbox: &TestSandbox, id: &Value) -> TestResult<Value> {
+pub(super) async fn get(sandbox: &TestSandbox, id: &Value) -> TestResult<Value> {
     let (status, body) = sandbox
         .get_json(&sandbox.referrals(Some(id.as_str().unwrap_or_default())))
         .await?;
@@ -108,7 +111,7 @@ async fn get(sandbox: &TestSandbox, id: &Value) -> TestResult<Value> {
 }
 
 /// A JSON Patch setting status and substatus (and the reason when given).
-fn status_patch(status: &str, substatus: &str, reason: Option<&str>) -> Value {
+pub(super) fn status_patch(status: &str, substatus: &str, reason: Option<&str>) -> Value {
     let mut ops = vec![
         json!({"op": "replace", "path": "/status", "value": status}),
         json!({"op": "replace", "path": "/substatus", "value": substatus}),
@@ -119,7 +122,7 @@ fn status_patch(status: &str, substatus: &str, reason: Option<&str>) -> Value {
     Value::Array(ops)
 }
 
-fn patch_url(sandbox: &TestSandbox, referral: &Value) -> String {
+pub(super) fn patch_url(sandbox: &TestSandbox, referral: &Value) -> String {
     sandbox.referrals(Some(referral["id"].as_str().unwrap_or_default()))
 }
 

@@ -1,0 +1,98 @@
+//! A co-sell engagement pulled: the partner's referral carries the connected Microsoft
+//! referral's status and Microsoft's CRM id; when Microsoft's seller accepts, sets the CRM id
+//! and closes the engagement Won, the next pulls deliver exactly those changes, and the
+//! connected referral (Incoming, but the partner's own) never counts as inbound.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::inbound::Microsoft;
+use super::pulls::{csv_rows, pull, uploaded};
+use crate::admin::{expect_code, stderr};
+use crate::common::sandbox::{TestResult, referral_with_external_id};
+
+const REFERRALS: &str = "/v1.0/engagements/referrals";
+
+/// The partner's referral `CO-1` and its connected referral for Microsoft, made as the
+/// uploader makes them; their ids.
+fn co_sell(microsoft: &Microsoft) -> TestResult<(String, String)> {
+    let ours = microsoft.send(
+        Method::POST,
+        REFERRALS,
+        &referral_with_external_id("CO-1")?,
+        false,
+    )?;
+    let mut connected = referral_with_external_id("CO-1")?;
+    if let Some(object) = connected.as_object_mut() {
+        object.remove("externalReferenceId");
+    }
+    connected["engagementId"] = ours["engagementId"].clone();
+    connected["target"] = json!([{"type": "BusinessProfileLocation", "id": "msft"}]);
+    let theirs = microsoft.send(Method::POST, REFERRALS, &connected, false)?;
+    let id = |v: &Value| v["id"].as_str().unwrap_or_default().to_owned();
+    Ok((id(&ours), id(&theirs)))
+}
+
+/// Microsoft's seller patches the engagement of `id`.
+fn seller(microsoft: &Microsoft, id: &str, ops: Value) -> TestResult {
+    microsoft.send(Method::PATCH, &format!("{REFERRALS}/{id}"), &ops, true)?;
+    Ok(())
+}
+
+fn status(status: &str, substatus: &str) -> Value {
+    json!([
+        {"op": "replace", "path": "/status", "value": status},
+        {"op": "replace", "path": "/substatus", "value": substatus},
+    ])
+}
+
+#[test]
+fn microsofts_side_of_a_co_sell_comes_back_on_the_partners_row() -> TestResult {
+    let ws = uploaded()?;
+    let microsoft = Microsoft::new(&ws)?;
+    let (ours, theirs) = co_sell(&microsoft)?;
+    let split = ["--inbound", "inbound.csv"];
+    let output = pull(&ws, "out.csv", &split)?;
+    expect_code(&output, 0)?;
+    assert!(
+        csv_rows(&ws, "inbound.csv")?.is_empty(),
+        "{}",
+        stderr(&output)
+    );
+    let rows = csv_rows(&ws, "out.csv")?;
+    assert_eq!(rows[&ours]["connectedStatus"], "New");
+    assert_eq!(rows[&ours]["connectedSubstatus"], "Pending");
+    assert_eq!(
+        rows[&theirs]["externalReferenceId"], "CO-1",
+        "the connected row names the record"
+    );
+
+    seller(&microsoft, &ours, status("Active", "Accepted"))?;
+    let msx = json!([{"op": "add", "path": "/trackingInfo/microsoftMsxId", "value": "7-XYZ123"}]);
+    seller(&microsoft, &theirs, msx)?;
+    expect_code(&pull(&ws, "out.csv", &split)?, 0)?;
+    let rows = csv_rows(&ws, "out.csv")?;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[&ours]["connectedStatus"], "Active");
+    assert_eq!(rows[&ours]["microsoftCrmId"], "7-XYZ123");
+    assert_eq!(rows[&ours]["changed"], "trackingInfo.microsoftMsxId");
+    assert_eq!(
+        rows[&theirs]["changed"],
+        "acceptedDateTime;status;substatus;trackingInfo.microsoftMsxId"
+    );
+
+    seller(&microsoft, &theirs, status("Closed", "Won"))?;
+    expect_code(&pull(&ws, "out.csv", &split)?, 0)?;
+    let rows = csv_rows(&ws, "out.csv")?;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (
+            rows[&ours]["status"].as_str(),
+            rows[&ours]["substatus"].as_str()
+        ),
+        ("Closed", "Won")
+    );
+    assert_eq!(rows[&ours]["connectedSubstatus"], "Won");
+    assert!(csv_rows(&ws, "inbound.csv")?.is_empty());
+    Ok(())
+}
