@@ -1,6 +1,7 @@
 """The results table of bench/run, printed and written to bench/RESULTS.md with the machine
 information and the exact commands that produced it."""
 
+import re
 from pathlib import Path
 
 CSV_RATE = 300_000
@@ -111,6 +112,64 @@ def ledger_rows(results):
     )]
 
 
+LISTING_HEADING = "## Full reconcile: listing in ranges (l)"
+PAGE_SIZE = 100  # referrals per page, the documented paging threshold
+
+
+def listing_section(listing):
+    """(l) as its own section: both listings side by side, the target, how it was measured."""
+    seq, ranged, limit = listing["sequential"], listing["ranged"], listing["limit"]
+    pages = -(-ranged["referrals"] // PAGE_SIZE)
+    floor = pages / limit
+    target = 2 * floor + 3
+    line = lambda name, run: (
+        f"| {name} | {run['referrals']:,} | {run['stats']['requests']:,} | "
+        f"{run['stats']['throttled']} | {run['wall']:.2f} s | "
+        f"{'in sync' if run['in_sync'] else 'drift'} |")
+    met = "yes" if ranged["wall"] <= target else "**no**"
+    commands = "\n".join(listing.get("commands", []))
+    commands = f"\n```text\n{commands}\n```\n" if commands else ""
+    return f"""{LISTING_HEADING}
+
+`reconcile --full` of a tenant made by uploading {listing['rows']:,} generated rows (the
+referrals and the connected ones of co-sell rows), against a sandbox reopened on that state
+with `--rate-limit {limit}/s --latency 200`; admin commands pace adaptively from 10
+requests/s, so each run also finds the limit. Requests and throttled answers are the
+sandbox's counters (`GET /sandbox/stats`, before and after); wall time is the whole process
+(mapping the export and reading the ledger included). The sequential run is the listing of
+before (`--full --sequential`: one page after another, following `@odata.nextLink`).
+
+| Listing | Referrals | Requests | Throttled | Wall | Result |
+|---|---|---|---|---|---|
+{line("sequential (before)", seq)}
+{line("in ranges", ranged)}
+
+Pages: {pages} (referrals / {PAGE_SIZE}); rate-limit floor: {pages} / {limit} = {floor:.2f} s.
+Target: in ranges within 2 x floor + 3 s = {target:.2f} s. Met: {met}
+(in ranges / sequential = {ranged['wall'] / seq['wall']:.2f}).
+
+Machine: {listing.get('machine', {}).get('nproc', '?')} cores, load
+{listing.get('machine', {}).get('load', '?')}, commit {listing.get('machine', {}).get('commit', '?')},
+{listing.get('machine', {}).get('date', '?')}.
+{commands}"""
+
+
+def replace_listing_section(listing, output):
+    """Write (l)'s section into the results file, in place of an earlier one (or at the end);
+    the rest of the file is left as it is."""
+    path = Path(output)
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    section = listing_section(listing)
+    pattern = re.compile(rf"^{re.escape(LISTING_HEADING)}\n.*?(?=^## |\Z)", re.M | re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return section
+
+
 def table(results):
     rows = preview_rows(results) + upload_rows(results) + rerun_rows(results)
     rows += ledger_rows(results)
@@ -140,6 +199,7 @@ is shown beside it.
 
 {body}
 
+{listing_section(results["listing"]) if "listing" in results else ""}
 ## Exact commands
 
 Run from the repository root, in this order (`PARTNER_API_TOKEN` is any non-empty token; the

@@ -266,7 +266,8 @@ impl Listing {
             }
             let others = idle.iter().map(|r| r.estimate).sum::<u64>()
                 + in_flight_estimate.values().sum::<u64>();
-            let parts = ranges::parts(range.estimate, others, self.page_size, slots);
+            let free = slots.saturating_sub(running.len() + idle.len() + 1);
+            let parts = ranges::parts(range.estimate, others, self.page_size, slots, free);
             idle.extend(self.split(range, parts));
         }
     }

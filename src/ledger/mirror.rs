@@ -156,19 +156,18 @@ impl Ledger {
         api: &str,
         listed: &std::collections::HashSet<&str>,
     ) -> Result<u64, LedgerError> {
-        let held: Vec<String> = self
-            .mirror_all(api)?
-            .into_iter()
-            .map(|row| row.referral_id)
-            .filter(|id| !listed.contains(id.as_str()))
-            .collect();
         self.in_transaction("drop unlisted mirror rows", |tx| {
+            let held: Vec<String> = tx
+                .prepare_cached("SELECT referral_id FROM mirror WHERE api = ?1")?
+                .query_map([api], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
             let mut stmt =
                 tx.prepare_cached("DELETE FROM mirror WHERE api = ?1 AND referral_id = ?2")?;
-            for id in &held {
-                stmt.execute(params![api, id])?;
+            let mut dropped = 0;
+            for id in held.iter().filter(|id| !listed.contains(id.as_str())) {
+                dropped += stmt.execute(params![api, id])? as u64;
             }
-            Ok(held.len() as u64)
+            Ok(dropped)
         })
     }
 

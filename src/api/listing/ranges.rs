@@ -145,15 +145,18 @@ pub fn in_flight(rate: Option<f64>, latency: Duration) -> usize {
 }
 
 /// Into how many parts a span with `remaining` referrals still to list is split, when the
-/// other spans have `others` left and `slots` requests may be in flight: each slot should
-/// take a fair share of the pages left, and a span much larger than that is cut so that the
-/// listing does not end with one span paged alone at the latency. 1: leave it whole.
-pub fn parts(remaining: u64, others: u64, page_size: u64, slots: usize) -> usize {
+/// other spans have `others` left, `slots` requests may be in flight and `idle` of those
+/// slots have no span to page: each slot should take a fair share of the pages left, and a
+/// span much larger than that is cut so that the listing does not end with one span paged
+/// alone at the latency; idle slots (the pacing's rate rose) take parts of it at once.
+/// 1: leave it whole.
+pub fn parts(remaining: u64, others: u64, page_size: u64, slots: usize, idle: usize) -> usize {
     let page_size = page_size.max(1);
     let pages = remaining.div_ceil(page_size);
     let all = pages + others.div_ceil(page_size);
     let fair = all.div_ceil(slots.max(1) as u64).max(MIN_PAGES_PER_PART);
-    (pages / fair).clamp(1, MAX_PARTS) as usize
+    let for_idle = (idle as u64 + 1).min(pages / MIN_PAGES_PER_PART);
+    (pages / fair).max(for_idle).clamp(1, MAX_PARTS) as usize
 }
 
 #[cfg(test)]
@@ -275,14 +278,25 @@ mod tests {
     #[test]
     fn only_a_span_much_larger_than_its_share_is_split() {
         // 200 pages over 10 slots: 20 each. A span of 100 pages becomes five.
-        assert_eq!(parts(10_000, 10_000, 100, 10), 5);
+        assert_eq!(parts(10_000, 10_000, 100, 10, 0), 5);
         // A span of its fair share, or a small one, stays whole.
-        assert_eq!(parts(2_000, 18_000, 100, 10), 1);
-        assert_eq!(parts(150, 0, 100, 10), 1);
+        assert_eq!(parts(2_000, 18_000, 100, 10, 0), 1);
+        assert_eq!(parts(150, 0, 100, 10, 0), 1);
         // Alone with 16 slots and 64 pages: four pages a part at most 16 parts.
-        assert_eq!(parts(6_400, 0, 100, 16), 16);
+        assert_eq!(parts(6_400, 0, 100, 16, 0), 16);
         // A huge span is cut at most 16 ways at once.
-        assert_eq!(parts(1_000_000, 0, 100, 64), 16);
-        assert_eq!(parts(0, 0, 0, 0), 1);
+        assert_eq!(parts(1_000_000, 0, 100, 64, 0), 16);
+        assert_eq!(parts(0, 0, 0, 0, 0), 1);
+    }
+
+    #[test]
+    fn idle_slots_take_parts_of_a_span_at_once() {
+        // The rate rose: 13 slots, 8 spans of 24 pages, 5 slots idle. The fair share (15
+        // pages) would leave the span whole; the idle slots take five parts of it.
+        assert_eq!(parts(2_400, 16_800, 100, 13, 0), 1);
+        assert_eq!(parts(2_400, 16_800, 100, 13, 5), 6);
+        // Never parts of fewer than two pages.
+        assert_eq!(parts(500, 0, 100, 13, 12), 2);
+        assert_eq!(parts(100, 0, 100, 13, 12), 1);
     }
 }
