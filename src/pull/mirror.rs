@@ -61,7 +61,7 @@ pub async fn refresh_incremental(
     let since = through.saturating_sub(OVERLAP).unwrap_or(through);
     let filter = format!("updatedDateTime ge '{since:.0}'");
     tracing::info!(%since, "listing the referrals changed since the mirror's watermark");
-    match client.list_all(Some(&filter), Some(ORDER)).await {
+    match list_changed(client, &filter).await {
         Ok(listed) => store(ledger, api, &listed, false),
         Err(ApiError::Http { status: 400, .. }) => {
             tracing::warn!(
@@ -71,6 +71,37 @@ pub async fn refresh_incremental(
         }
         Err(err) => Err(api_error(err)),
     }
+}
+
+/// A changed-since listing longer than this many pages after the first goes on in ranges.
+const SEQUENTIAL_PAGES: usize = 3;
+
+/// The referrals `filter` selects: page after page when they are few (one request when
+/// nothing changed), in concurrent ranges under the same filter when the first page's
+/// `@odata.count` shows many (a night of bulk edits, or a watermark whose overlap holds a
+/// whole migration), so that a long listing runs at the rate limit, not at the latency.
+async fn list_changed(client: &ApiClient, filter: &str) -> Result<Vec<ApiReferral>, ApiError> {
+    let options = [("$filter", filter), ("$orderby", ORDER), ("$count", "true")];
+    let mut pages = client.list_query(&options);
+    let Some(first) = pages.next_page().await? else {
+        return Ok(Vec::new());
+    };
+    let page_size = first.len().max(1) as u64;
+    if let Some(count) = pages
+        .count()
+        .filter(|&count| pages.has_more() && count > page_size * (1 + SEQUENTIAL_PAGES as u64))
+    {
+        tracing::info!(
+            count,
+            "many referrals changed since the watermark; listing them in ranges"
+        );
+        return list_partitioned(client, Some(filter)).await;
+    }
+    let mut all = first;
+    while let Some(page) = pages.next_page().await? {
+        all.extend(page);
+    }
+    Ok(all)
 }
 
 /// List every referral (in concurrent ranges of `updatedDateTime`, see

@@ -217,3 +217,59 @@ fn bad_flags_are_usage_errors_before_any_request() -> TestResult {
     assert!(!ws.path("out.csv").exists());
     Ok(())
 }
+
+#[test]
+fn many_changes_since_the_watermark_are_listed_in_ranges_and_delivered_exactly() -> TestResult {
+    // 450 deals uploaded just now: the watermark's overlap holds all of them (5 pages), so
+    // the next pull lists its changes in ranges, and still delivers exactly what changed.
+    let owned: Vec<(String, String, String)> = (1..=450)
+        .map(|n| {
+            (
+                format!("M-{n:03}"),
+                format!("Deal {n}"),
+                format!("{}", 100 + n),
+            )
+        })
+        .collect();
+    fn rows<'a>(owned: &'a [(String, String, String)], edited: &'a str) -> Vec<Row<'a>> {
+        owned
+            .iter()
+            .map(|(id, name, value)| {
+                let value = match id.as_str() {
+                    "M-007" | "M-300" => edited,
+                    _ => value.as_str(),
+                };
+                (id.as_str(), name.as_str(), "Contoso", "Open", value)
+            })
+            .collect()
+    }
+    let ws = Workspace::new(&[])?;
+    ws.write_export(&rows(&owned, "107"))?;
+    expect_code(&ws.upload()?, 0)?;
+    expect_code(&pull(&ws, "out.csv", &[])?, 0)?;
+    assert_eq!(csv_rows(&ws, "out.csv")?.len(), 450);
+
+    ws.write_export(&rows(&owned, "999"))?;
+    expect_code(&ws.upload()?, 0)?;
+    let output = ws.admin(&[
+        "pull",
+        "--output",
+        "out.csv",
+        "--api-url",
+        &ws.sandbox.base_url.clone(),
+    ])?;
+    expect_code(&output, 0)?;
+    assert!(
+        stderr(&output).contains("listing them in ranges"),
+        "{}",
+        stderr(&output)
+    );
+    let next = csv_rows(&ws, "out.csv")?;
+    let edited = sorted([&ws.referral_id("M-007")?, &ws.referral_id("M-300")?]);
+    assert_eq!(next.keys().cloned().collect::<Vec<_>>(), edited);
+    for row in next.values() {
+        assert_eq!(row["changed"], "details.dealValue");
+        assert_eq!(row["dealValue"], "999");
+    }
+    Ok(())
+}
