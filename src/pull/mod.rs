@@ -106,9 +106,11 @@ pub fn pull_command(args: PullArgs) -> Result<Exit, Error> {
             &context,
         )?);
     }
+    // The summary counts the files' rows; the connected referrals ride on their partners'.
+    let told = summary(&delivered, &refreshed, requests);
     delivered.carry_riders(&riders);
     ledger.mirror_mark_delivered(&api, &delivered.rows)?;
-    crate::console::note(summary(&delivered, &refreshed, requests));
+    crate::console::note(told);
     Ok(match delivered.failed {
         0 => Exit::Success,
         _ => Exit::Partial,

@@ -70,7 +70,13 @@ fn microsofts_side_of_a_co_sell_comes_back_on_the_partners_row() -> TestResult {
 
     // Microsoft accepts: only its referral changes, and the partner's row says so.
     seller(&microsoft, &ours, status("Active", "Accepted"))?;
-    expect_code(&pull(&ws, "out.csv", &split)?, 0)?;
+    let output = pull(&ws, "out.csv", &split)?;
+    expect_code(&output, 0)?;
+    assert!(
+        stderr(&output).contains("1 changed: 1 ours, 0 inbound"),
+        "the summary counts the file's rows: {}",
+        stderr(&output)
+    );
     let rows = csv_rows(&ws, "out.csv")?;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[&ours]["connectedStatus"], "Active");
