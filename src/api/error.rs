@@ -333,30 +333,31 @@ mod tests {
     #[test]
     fn known_secrets_are_cut_out_of_every_part_before_it_is_cut_to_length() {
         let secrets = KnownSecrets::default();
-        secrets.add(&crate::api::secret::Secret::new("tok/en"));
+        secrets.add(&crate::api::secret::Secret::new("tok/en-4a91c2"));
         let envelope =
-            br#"{"error":{"code":"Bearer tok/en","message":"got tok\/en","target":"tok/en"}}"#;
+            br#"{"error":{"code":"Bearer tok/en-4a91c2","message":"got tok\/en-4a91c2","target":"tok/en-4a91c2"}}"#;
         let parsed = parse_redacted_error_body(envelope, &secrets);
         assert_eq!(parsed.code.as_deref(), Some("Bearer [redacted]"));
         assert_eq!(parsed.message, "got [redacted]");
         assert_eq!(parsed.target.as_deref(), Some("[redacted]"));
-        let aad = br#"{"error":"tok/en","error_description":"client_secret=tok%2Fen"}"#;
+        let aad =
+            br#"{"error":"tok/en-4a91c2","error_description":"client_secret=tok%2Fen-4a91c2"}"#;
         let parsed = parse_redacted_error_body(aad, &secrets);
         assert_eq!(parsed.code.as_deref(), Some("[redacted]"));
         assert_eq!(parsed.message, "client_secret=[redacted]");
         // A token across the cut would leave its first part behind if it were cut first.
         let mut page = "x".repeat(MAX_MESSAGE_CHARS - 3);
-        page.push_str("tok/en");
+        page.push_str("tok/en-4a91c2");
         let parsed = parse_redacted_error_body(page.as_bytes(), &secrets);
         assert!(!parsed.message.contains("tok"), "{}", parsed.message);
         let mut headers = HeaderMap::new();
-        headers.insert("request-id", "tok/en".parse().expect("header"));
+        headers.insert("request-id", "tok/en-4a91c2".parse().expect("header"));
         let err = ApiError::http(
             &Method::GET,
             "/x",
             500,
             &headers,
-            b"Bearer tok/en",
+            b"Bearer tok/en-4a91c2",
             &secrets,
         );
         assert!(!format!("{err} {err:?}").contains("tok/en"), "{err:?}");

@@ -86,17 +86,45 @@ impl KnownSecrets {
         known.sort_by_key(|k| Reverse(k.len()));
     }
 
-    /// `text` with every known secret replaced by [`REDACTED`].
+    /// `text` with every known secret replaced by [`REDACTED`]; one shorter than
+    /// [`SHORT_SECRET`] characters only where it stands alone, not inside a word.
     pub fn redact(&self, text: &str) -> String {
         let known = self.0.read().unwrap_or_else(PoisonError::into_inner);
         let mut text = text.to_owned();
         for secret in known.iter() {
-            if text.contains(secret.as_str()) {
-                text = text.replace(secret.as_str(), REDACTED);
+            if !text.contains(secret.as_str()) {
+                continue;
             }
+            text = match secret.chars().count() < SHORT_SECRET {
+                true => replace_alone(&text, secret),
+                false => text.replace(secret.as_str(), REDACTED),
+            };
         }
         text
     }
+}
+
+/// Secrets shorter than this (a sandbox's `demo` token, a test's `t`) are cut out only where
+/// they stand alone: everywhere, a one-letter token turned every message into
+/// `i[redac[redacted]ed]…`. Issued tokens and passwords are far longer.
+pub const SHORT_SECRET: usize = 8;
+
+/// `text` with each occurrence of `secret` that no letter or digit touches replaced.
+fn replace_alone(text: &str, secret: &str) -> String {
+    let in_word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (at, _) in text.match_indices(secret) {
+        let end = at + secret.len();
+        if in_word(text[..at].chars().next_back()) || in_word(text[end..].chars().next()) {
+            continue;
+        }
+        out.push_str(&text[last..at]);
+        out.push_str(REDACTED);
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    out
 }
 
 impl fmt::Debug for KnownSecrets {
@@ -143,5 +171,21 @@ mod tests {
         );
         assert_eq!(known.redact("nothing here"), "nothing here");
         assert!(!format!("{known:?}").contains("tok"));
+    }
+
+    #[test]
+    fn a_short_secret_is_cut_out_where_it_stands_alone_not_inside_words() {
+        let known = KnownSecrets::default();
+        known.add(&Secret::new("t"));
+        assert_eq!(
+            known.redact("the token has expired; Bearer t; token=t&x=1; \"t\""),
+            "the token has expired; Bearer [redacted]; token=[redacted]&x=1; \"[redacted]\""
+        );
+        known.add(&Secret::new("eyJ0eXAi.long-token"));
+        assert_eq!(
+            known.redact("ateyJ0eXAi.long-tokenz"),
+            "at[redacted]z",
+            "a long secret is cut out wherever it stands"
+        );
     }
 }
