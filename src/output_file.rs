@@ -63,3 +63,11 @@ fn probe(dir: &Path, path: &Path) -> std::io::Result<()> {
         .open(&probe)?;
     std::fs::remove_file(&probe)
 }
+
+/// Fail before any work when `--summary-json` cannot be written.
+pub fn check_summary_path(path: Option<&Path>) -> Result<(), Error> {
+    match path {
+        Some(path) => check_writable("--summary-json", path, Writes::InPlace),
+        None => Ok(()),
+    }
+}

@@ -11,6 +11,7 @@ mod compiled;
 mod convert;
 mod diag;
 mod eval;
+mod fingerprint;
 mod load;
 mod lookup;
 mod maps;
@@ -32,6 +33,7 @@ pub use convert::{
     timestamp_utc,
 };
 pub use diag::{Diagnostic, Diagnostics};
+pub use fingerprint::payload_hash;
 pub use load::Mapping;
 pub use out::{Out, write_json};
 pub use outcome::{Evaluated, MappedRecord, Problem, RowFailure, RowOutcome, Rows, records};

@@ -21,11 +21,11 @@ use std::time::Instant;
 use self::apply::{Halt, Item, Triage};
 use self::decisions::Decisions;
 use self::summary::Summary;
+use crate::api::stop::interrupt_signal;
 use crate::api::{ADAPTIVE_START, Api, ApiClient, SendSettings, runtime};
 use crate::cli::TriageArgs;
 use crate::ledger::{self, Ledger, RunId, TriageState};
-use crate::upload::check_summary_path;
-use crate::upload::run::interrupt_signal;
+use crate::output_file::check_summary_path;
 use crate::{Error, Exit};
 
 /// Stop after this many decisions in a row found the API unreachable or failing.

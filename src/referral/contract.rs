@@ -267,6 +267,22 @@ pub fn server_owned() -> impl Iterator<Item = &'static str> {
         .map(|p| p.path)
 }
 
+/// Fields of the connected referral that are Microsoft's side to set, or fixed once it is
+/// made: never patched.
+const CONNECTED_NOT_PATCHED: [&str; 4] =
+    ["status", "substatus", "engagementId", "externalReferenceId"];
+
+/// The connected payload without the fields that are never patched.
+pub fn connected_patchable(connected: &serde_json::Value) -> serde_json::Value {
+    let mut wanted = connected.clone();
+    if let Some(object) = wanted.as_object_mut() {
+        for key in CONNECTED_NOT_PATCHED {
+            object.remove(key);
+        }
+    }
+    wanted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

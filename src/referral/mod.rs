@@ -28,6 +28,7 @@ use serde_json::Value;
 
 pub use check::{Json, JsonObject, View, same_name};
 pub use conform::{check_contract, coerce_to_contract};
+pub use contract::connected_patchable;
 pub use deal::{
     AdditionalRequirements, Attribute, IotRequirements, ReferralDetails, ReferralRequirements,
     SolutionTag, Tag,

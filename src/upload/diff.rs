@@ -1,6 +1,6 @@
 //! What changed between the payload last synced and the one the CRM gives now, as the JSON
-//! Patch the API accepts (`add` and `replace` only), and the hash that tells whether anything
-//! changed at all.
+//! Patch the API accepts (`add` and `replace` only). Whether anything changed at all is the
+//! payload hash's to tell (`mapping::fingerprint`).
 //!
 //! Objects are compared key by key; arrays are replaced whole (the API offers no way to
 //! remove an element, and a replaced team or product list is what the CRM says). A field that
@@ -8,27 +8,9 @@
 //! `remove`.
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::api::client::PatchOp;
-use crate::mapping::write_json;
-use crate::referral::{FieldError, Json, validate_transition};
-
-/// The hash of what is sent for one record: the referral payload and, for a shared referral,
-/// the connected Microsoft referral's payload. Mapping output is deterministic (stable key
-/// order), so equal hashes mean nothing changed.
-///
-/// Works on any document the validators read: the mapping's own payload tree hashes the same
-/// as the `Value` it becomes (both are hashed as their compact JSON).
-pub fn payload_hash<J: Json>(referral: &J, connected: Option<&J>) -> String {
-    let mut text = Vec::with_capacity(2048);
-    write_json(referral, &mut text);
-    if let Some(connected) = connected {
-        text.push(b'\n');
-        write_json(connected, &mut text);
-    }
-    hex::encode(Sha256::digest(&text))
-}
+use crate::referral::{FieldError, validate_transition};
 
 /// The patch that brings a referral whose current state is `current` (the payload last
 /// synced, or the API's copy) up to the export's `new` payload.
@@ -127,6 +109,7 @@ fn escape(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mapping::payload_hash;
     use serde_json::json;
 
     #[test]

@@ -15,9 +15,7 @@ use uuid::Uuid;
 
 mod cosell;
 
-pub use self::cosell::patched_fields as connected_fields;
-
-use super::diff::{patch_ops, payload_hash};
+use super::diff::patch_ops;
 use super::plan::Plan;
 use super::summary::{Counters, bump};
 use super::unpatchable;
@@ -542,9 +540,4 @@ fn source_of(record: &MappedRecord) -> SourceLocation {
         file: record.file.display().to_string(),
         row: record.row,
     }
-}
-
-/// The hash of a record as it will be stored.
-pub fn hash_of(record: &MappedRecord) -> String {
-    payload_hash(&record.referral, record.connected.as_ref())
 }

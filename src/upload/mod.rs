@@ -24,7 +24,7 @@ use self::run::{Feed, RunEnd, RunSetup, upload_records};
 use crate::api::{ADAPTIVE_START, Api, SendSettings, runtime};
 use crate::cli::UploadArgs;
 use crate::ledger::{self, Ledger, LedgerLock};
-use crate::output_file::{Writes, check_writable};
+use crate::output_file::check_summary_path;
 use crate::source::SourceOptions;
 use crate::{Error, Exit};
 
@@ -116,14 +116,6 @@ impl Session {
     }
 }
 
-/// Fail before any work when `--summary-json` cannot be written.
-pub(crate) fn check_summary_path(path: Option<&Path>) -> Result<(), Error> {
-    match path {
-        Some(path) => check_writable("--summary-json", path, Writes::InPlace),
-        None => Ok(()),
-    }
-}
-
 /// Print the summary (and write it as JSON), and turn the run's end into its exit code.
 pub(crate) fn finish(end: RunEnd, summary_json: Option<&Path>) -> Result<Exit, Error> {
     // A log that cannot be written (a full disk under it) must not turn a finished run into a
@@ -171,7 +163,7 @@ where
             Some(ledger) => ledger.get(&record.external_id)?,
             None => None,
         };
-        let hash = engine::hash_of(&record);
+        let hash = record.payload_hash();
         let action = match plan::plan(entry.as_ref(), &record, &hash) {
             plan::Plan::Unchanged => {
                 unchanged += 1;

@@ -10,11 +10,12 @@ use serde_json::Value;
 use super::engine::Job;
 use super::plan::Plan;
 use super::run::{Feed, RunSetup};
-use super::{Session, check_summary_path, finish};
+use super::{Session, finish};
 use crate::api::{ADAPTIVE_START, Api, SendSettings, runtime};
 use crate::cli::RetryArgs;
 use crate::ledger::{LedgerRecord, Step};
 use crate::mapping::MappedRecord;
+use crate::output_file::check_summary_path;
 use crate::{Error, Exit};
 
 /// `retry`: see the command's `--help`.

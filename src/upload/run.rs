@@ -13,14 +13,15 @@ use std::time::Instant;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use super::diff::payload_hash;
-use super::engine::{Control, Engine, Job, hash_of};
+use super::engine::{Control, Engine, Job};
 use super::plan::{Plan, plan};
 use super::progress::{self, Progress};
 use super::row_log::RowLog;
 use super::summary::{Counters, Summary, bump};
 use crate::api::client::ApiClient;
+use crate::api::stop::interrupt_signal;
 use crate::ledger::{Ledger, LedgerError, LedgerWriter, RunId, State, SyncEntry, WriterOptions};
+use crate::mapping::payload_hash;
 use crate::mapping::{Evaluated, MappedRecord, RowOutcome, Rows};
 use crate::source::Row;
 use crate::{Error, Exit};
@@ -262,7 +263,7 @@ fn read_jobs(
             }
             Step::Record(record, hash) => (record, hash),
             Step::Other(RowOutcome::Mapped(record)) => {
-                let hash = hash_of(&record);
+                let hash = record.payload_hash();
                 (record, hash)
             }
             Step::Other(RowOutcome::Skipped { .. }) => {
@@ -338,28 +339,4 @@ async fn watch_signals(control: Arc<Control>) {
         "interrupted: no new request is sent and every wait ends; requests in flight finish"
     );
     control.interrupt();
-}
-
-/// Resolves at the first Ctrl-C or SIGTERM.
-pub(crate) async fn interrupt_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = ctrl_c => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = ctrl_c.await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
 }

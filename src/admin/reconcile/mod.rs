@@ -26,8 +26,8 @@ use crate::cli::ReconcileArgs;
 use crate::ledger::{self, Adopt, Ledger, LedgerError};
 use crate::mapping::RowOutcome;
 use crate::output_file::{Writes, check_writable};
+use crate::referral::connected_patchable;
 use crate::source::SourceOptions;
-use crate::upload::engine::{connected_fields, hash_of};
 use crate::{Error, Exit};
 
 /// The audit reason of an adoption.
@@ -167,11 +167,11 @@ fn load_export(rows: impl Iterator<Item = RowOutcome>) -> (HashMap<String, Expor
                         .map(str::to_owned)
                 };
                 let entry = ExportEntry {
-                    hash: hash_of(&record),
+                    hash: record.payload_hash(),
                     status: text("status"),
                     substatus: text("substatus"),
                     source: format!("{}:{}", record.file.display(), record.row),
-                    connected: record.connected.as_ref().map(connected_fields),
+                    connected: record.connected.as_ref().map(connected_patchable),
                 };
                 export.insert(record.external_id, entry);
             }

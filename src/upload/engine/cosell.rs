@@ -12,12 +12,10 @@ use uuid::Uuid;
 use super::{Converged, Engine, Failure, Job, Outcome, synced_of};
 use crate::api::client::{ApiError, ApiReferral, Recovery};
 use crate::ledger::Step;
-use crate::upload::diff::{diff, payload_hash};
+use crate::mapping::payload_hash;
+use crate::referral::connected_patchable;
+use crate::upload::diff::diff;
 use crate::upload::unpatchable;
-
-/// Fields of the connected referral that are Microsoft's side to set, or fixed once it is
-/// made: never patched.
-const NOT_PATCHED: [&str; 4] = ["status", "substatus", "engagementId", "externalReferenceId"];
 
 /// The connected referral as it stands after [`Engine::connected_step`].
 pub(super) struct Made {
@@ -140,7 +138,7 @@ impl Engine {
         connected_id: &str,
         known: Option<ApiReferral>,
     ) -> Result<Converged, Outcome> {
-        let Some(wanted) = job.record.connected.as_ref().map(patched_fields) else {
+        let Some(wanted) = job.record.connected.as_ref().map(connected_patchable) else {
             let etag = known.and_then(|k| k.etag().map(str::to_owned));
             return Ok(Converged { etag, sent: false });
         };
@@ -182,17 +180,6 @@ impl Engine {
             }
         }
     }
-}
-
-/// The connected payload without the fields that are never patched.
-pub fn patched_fields(connected: &Value) -> Value {
-    let mut wanted = connected.clone();
-    if let Some(object) = wanted.as_object_mut() {
-        for key in NOT_PATCHED {
-            object.remove(key);
-        }
-    }
-    wanted
 }
 
 /// Whether a shared record's connected referral may have to change: the stored hash no

@@ -4,7 +4,7 @@
 //! lost second request had been applied.
 
 use referral_sync::ledger::{InFlight, Ledger, Step};
-use referral_sync::upload::diff::payload_hash;
+use referral_sync::mapping::payload_hash;
 use serde_json::Value;
 
 use crate::common::api::Peer;
