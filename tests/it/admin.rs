@@ -171,15 +171,7 @@ impl Workspace {
             request = request.json(&body);
         }
         self.runtime.block_on(async {
-            let response = request.send().await?;
-            let status = response.status().as_u16();
-            let text = response.text().await?;
-            let json = if text.is_empty() {
-                Value::Null
-            } else {
-                serde_json::from_str(&text)?
-            };
-            Ok((status, json))
+            crate::common::sandbox::status_and_json(request.send().await?).await
         })
     }
 

@@ -72,14 +72,7 @@ impl Desk {
             request = request.json(&body);
         }
         self.runtime.block_on(async {
-            let response = request.send().await?;
-            let status = response.status().as_u16();
-            let text = response.text().await?;
-            let json = match text.is_empty() {
-                true => Value::Null,
-                false => serde_json::from_str(&text)?,
-            };
-            Ok((status, json))
+            crate::common::sandbox::status_and_json(request.send().await?).await
         })
     }
 
