@@ -134,9 +134,8 @@ fn fold_connected<'a>(
                     .entry(partner.referral_id.clone())
                     .or_default()
                     .push(row);
-                rows.iter()
-                    .find(|r| r.referral_id == partner.referral_id)
-                    .unwrap_or(partner)
+                // The context read it from the same mirror: the row as `rows` holds it.
+                partner
             }
             None => row,
         };
